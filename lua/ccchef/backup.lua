@@ -1,0 +1,46 @@
+-- ccchef.backup: keeps the previous content of a file before ccchef replaces
+-- or deletes it, under BACKUP_DIR/<original path>.ccchef-<UTC time>, and
+-- prunes to the newest `keep` copies per file.
+local sys = require("ccchef.sys")
+local util = require("ccchef.util")
+
+local M = {}
+
+-- Returns the backup's path, nil when there was nothing to keep, or raises.
+function M.save(backup_dir, path, keep)
+  if keep <= 0 then return nil end
+  local st = sys.lstat(path)
+  if not st or st.type ~= "file" then return nil end
+  local content, err = sys.read(path)
+  if not content then error(err, 0) end
+  local dir = backup_dir .. util.dirname(path)
+  local ok, merr = util.mkdir_p(sys, dir, 448 --[[0700]])
+  if not ok then error("cannot create backup directory: " .. merr, 0) end
+  local t = sys.time()
+  local stamp = os.date("!%Y%m%dT%H%M%S", math.floor(t)) .. string.format(".%06d", math.floor((t % 1) * 1e6))
+  local base = util.basename(path)
+  local dest = dir .. "/" .. base .. ".ccchef-" .. stamp
+  local wok, werr = sys.write(dest, content, 384 --[[0600]], nil, nil, false)
+  if not wok then error("cannot write backup: " .. werr, 0) end
+  M.prune(dir, base, keep)
+  return dest
+end
+
+function M.list(backup_dir, path)
+  local dir = backup_dir .. util.dirname(path)
+  local prefix = util.basename(path) .. ".ccchef-"
+  local names = sys.listdir(dir) or {}
+  local out = {}
+  for _, n in ipairs(names) do
+    if n:sub(1, #prefix) == prefix then out[#out + 1] = dir .. "/" .. n end
+  end
+  table.sort(out)
+  return out
+end
+
+function M.prune(dir, base, keep)
+  local all = M.list("", dir .. "/" .. base)
+  for i = 1, #all - keep do sys.unlink(all[i]) end
+end
+
+return M

@@ -1,0 +1,166 @@
+-- ccchef.dsl: the language recipes are written in. Each resource type
+-- becomes a function of the recipe environment:
+--
+--     file "/etc/motd" { content = "hi\n", mode = "0644" }
+--
+-- `file "/etc/motd"` declares the resource (recording the recipe file and
+-- line) and returns a setter that takes the property table. Properties are
+-- checked as they are set; required properties, defaults and cross-property
+-- rules are checked when the recipe has finished (M.finalize), because a
+-- resource may be declared with no table at all (`package "git"`).
+local errors = require("ccchef.errors")
+local schema = require("ccchef.schema")
+local util = require("ccchef.util")
+
+local M = {}
+
+local function location(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  local file = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
+  return file, info.currentline
+end
+
+local function fail(r, message)
+  errors.input(message, { file = r.file, line = r.line, resource = r.ref })
+end
+
+local function set_property(r, key, value)
+  local unit = r.unit
+  if type(key) ~= "string" then
+    fail(r, string.format("property names must be strings, got %s (did you forget '='?)",
+      schema.describe(key)))
+  end
+  local spec = unit.all_properties[key]
+  if not spec then
+    fail(r, string.format("unknown property '%s'%s", key, util.suggest(key, unit.property_names)))
+  end
+  -- A function is a lazy value, evaluated at converge time (DESIGN 2.3),
+  -- unless the property itself takes a function (guards).
+  if type(value) == "function" and spec.type ~= "guard" and spec.type ~= "function" then
+    r.props[key] = value
+    r.lazy[key] = true
+    return
+  end
+  local v, err = schema.check(spec, value)
+  if v == nil then fail(r, string.format("property '%s': %s", key, err)) end
+  r.props[key] = v
+end
+
+local function set_properties(r, props)
+  if r.props_set then
+    fail(r, "properties were already given for this resource")
+  end
+  r.props_set = true
+  if type(props) ~= "table" then
+    fail(r, string.format("expected a table of properties after %s, got %s", r.ref,
+      schema.describe(props)))
+  end
+  for k, v in pairs(props) do set_property(r, k, v) end
+end
+
+-- A function for the recipe environment that declares resources of unit's type.
+function M.declarator(run, unit)
+  return function(name, props)
+    local file, line = location(2)
+    local r = run:declare(unit, name, file, line)
+    if props ~= nil then
+      set_properties(r, props)
+      return r.handle
+    end
+    return setmetatable({}, {
+      __call = function(_, p)
+        set_properties(r, p)
+        return r.handle
+      end,
+    })
+  end
+end
+
+function M.check_name(unit, name, file, line)
+  if type(name) ~= "string" or name == "" then
+    errors.input(string.format("%s needs a name: %s \"NAME\" { ... } (got %s)", unit.name,
+      unit.name, schema.describe(name)), { file = file, line = line })
+  end
+end
+
+-- Defaults, required properties, actions and the unit's own checks.
+function M.finalize(r)
+  local unit, props = r.unit, r.props
+  local np = unit.name_property
+  if np and props[np] == nil then
+    local v, err = schema.check(unit.all_properties[np], r.name)
+    if v == nil then fail(r, string.format("name (%s): %s", np, err)) end
+    props[np] = v
+  end
+  for _, k in ipairs(unit.property_names) do
+    local spec = unit.all_properties[k]
+    if props[k] == nil then
+      if spec.required then
+        fail(r, string.format("missing required property '%s'", k))
+      elseif spec.default ~= nil then
+        local d = spec.default
+        if type(d) == "table" then
+          local copy = {}
+          for i, x in pairs(d) do copy[i] = x end
+          d = copy
+        end
+        props[k] = d
+      end
+    end
+  end
+  r.actions = props.action or { unit.default_action }
+  props.action = nil
+  for _, a in ipairs(r.actions) do
+    if not unit.action_set[a] then
+      local known = {}
+      for name in pairs(unit.action_set) do known[#known + 1] = name end
+      table.sort(known)
+      fail(r, string.format("unknown action '%s'%s (actions: %s)", a, util.suggest(a, known),
+        table.concat(known, ", ")))
+    end
+  end
+  if unit.validate then
+    local ok, err = pcall(unit.validate, props, r)
+    if not ok then
+      if errors.is(err) then
+        err.file, err.line, err.resource = err.file or r.file, err.line or r.line, r.ref
+        error(err, 0)
+      end
+      fail(r, tostring(err))
+    end
+  end
+end
+
+-- Globals a recipe may use besides resource types and `node`. No dofile,
+-- loadfile, require or load: recipes declare state, they do not load code
+-- from arbitrary places (include_recipe does that, through the kitchen).
+local SAFE = {
+  "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "select",
+  "tonumber", "tostring", "type", "unpack", "xpcall", "string", "table",
+  "math", "utf8",
+}
+
+function M.base_env()
+  local env = {}
+  for _, k in ipairs(SAFE) do env[k] = _G[k] end
+  env.os = { getenv = os.getenv, time = os.time, date = os.date, clock = os.clock }
+  return env
+end
+
+-- The environment a recipe chunk runs in. Reading a name that is neither a
+-- resource type nor a defined global raises: a typo must fail loudly.
+function M.recipe_env(run)
+  local env = M.base_env()
+  for name, unit in pairs(run.types) do env[name] = M.declarator(run, unit) end
+  env.node = run.node
+  for k, v in pairs(run.extra_env or {}) do env[k] = v end
+  return setmetatable(env, {
+    __index = function(_, key)
+      local candidates = util.sorted_keys(env)
+      error(string.format("unknown resource type or undefined name '%s'%s", tostring(key),
+        util.suggest(tostring(key), candidates)), 2)
+    end,
+  })
+end
+
+return M

@@ -1,0 +1,56 @@
+-- ccchef.errors: errors as tables with fields (kind, message, file, line,
+-- resource, output), so reporters format them and tests match fields.
+-- kind "input" is the user's mistake (exit 2); "converge" is the world
+-- refusing a change (exit 1).
+local M = {}
+
+local Error = {}
+Error.__index = Error
+
+function Error:__tostring()
+  return M.format(self)
+end
+
+function M.new(kind, message, fields)
+  local e = setmetatable(fields or {}, Error)
+  e.kind = kind
+  e.message = message
+  return e
+end
+
+function M.raise(kind, message, fields)
+  error(M.new(kind, message, fields), 0)
+end
+
+function M.input(message, fields)
+  M.raise("input", message, fields)
+end
+
+function M.converge(message, fields)
+  M.raise("converge", message, fields)
+end
+
+function M.is(e)
+  return getmetatable(e) == Error
+end
+
+-- Turn anything pcall caught into an error table. A string from a recipe
+-- ("web.lua:3: attempt to call a nil value") keeps its location; a string
+-- from ccchef's own modules is a bug and keeps its traceback.
+function M.wrap(e, kind)
+  if M.is(e) then return e end
+  return M.new(kind or "input", tostring(e))
+end
+
+-- "web.lua:12: file[/etc/motd]: unknown property 'contnet'"
+function M.format(e)
+  local parts = {}
+  if e.file then
+    parts[#parts + 1] = e.line and (e.file .. ":" .. e.line) or e.file
+  end
+  if e.resource then parts[#parts + 1] = e.resource end
+  parts[#parts + 1] = e.message
+  return table.concat(parts, ": ")
+end
+
+return M

@@ -1,0 +1,169 @@
+-- ccchef.fileops: what file, template, directory and link share: resolving
+-- owners, comparing mode/owner/group with the file on disk, writing content
+-- atomically with a backup, and the diff shown for a content change.
+local backup = require("ccchef.backup")
+local diff = require("ccchef.diff")
+local errors = require("ccchef.errors")
+local sys = require("ccchef.sys")
+local util = require("ccchef.util")
+
+local M = {}
+
+-- Properties of everything that is a path with an owner.
+function M.ownership_properties(t)
+  t.mode = { type = "mode" }
+  t.owner = { type = "principal" }
+  t.group = { type = "principal" }
+  return t
+end
+
+-- name or id -> uid, cached per run (ctx.cache); raises when unknown.
+function M.uid(ctx, owner)
+  if owner == nil then return nil end
+  if math.type(owner) == "integer" then return owner end
+  local key = "u:" .. owner
+  local v = ctx.cache[key]
+  if v == nil then
+    local u = sys.user(owner)
+    if not u then errors.converge(string.format("owner '%s' does not exist", owner)) end
+    v = u.uid
+    ctx.cache[key] = v
+  end
+  return v
+end
+
+function M.gid(ctx, group)
+  if group == nil then return nil end
+  if math.type(group) == "integer" then return group end
+  local key = "g:" .. group
+  local v = ctx.cache[key]
+  if v == nil then
+    local g = sys.group(group)
+    if not g then errors.converge(string.format("group '%s' does not exist", group)) end
+    v = g.gid
+    ctx.cache[key] = v
+  end
+  return v
+end
+
+-- Changes to mode/owner/group of an existing path (cur from sys.lstat).
+function M.plan_attributes(p, cur, ctx, changes)
+  if p.mode and cur.mode ~= p.mode then
+    changes[#changes + 1] = string.format("mode %s -> %s", util.format_mode(cur.mode), util.format_mode(p.mode))
+  end
+  local uid, gid = M.uid(ctx, p.owner), M.gid(ctx, p.group)
+  if uid and cur.uid ~= uid then
+    changes[#changes + 1] = string.format("owner %d -> %s", cur.uid, tostring(p.owner))
+  end
+  if gid and cur.gid ~= gid then
+    changes[#changes + 1] = string.format("group %d -> %s", cur.gid, tostring(p.group))
+  end
+  return changes
+end
+
+-- Bring mode/owner of an existing path in line (after plan_attributes).
+function M.apply_attributes(path, p, cur, ctx)
+  local uid, gid = M.uid(ctx, p.owner), M.gid(ctx, p.group)
+  if (uid and cur.uid ~= uid) or (gid and cur.gid ~= gid) then
+    local ok, err = sys.lchown(path, uid, gid)
+    if not ok then errors.converge(err) end
+  end
+  -- After chown: chown may clear setuid/setgid bits.
+  if p.mode and (cur.mode ~= p.mode or uid or gid) then
+    local ok, err = sys.chmod(path, p.mode)
+    if not ok then errors.converge(err) end
+  end
+end
+
+function M.require_parent(path)
+  local parent = util.dirname(path)
+  local st = sys.stat(parent)
+  if not st then
+    errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent))
+  elseif st.type ~= "directory" then
+    errors.converge(string.format("parent %s is not a directory", parent))
+  end
+end
+
+-- Current state of a path that should hold `want` (or nil: content not managed).
+function M.load_file(path, want)
+  local cur, err, errno = sys.lstat(path, want)
+  if not cur then
+    if errno == 2 --[[ENOENT]] or errno == 20 --[[ENOTDIR]] then return { exists = false } end
+    errors.converge(err)
+  end
+  cur.exists = true
+  return cur
+end
+
+-- Plan for a file that should exist with content `want` (nil: any content).
+-- Returns changes, diff.
+function M.plan_content(p, cur, want, action, ctx)
+  local changes = {}
+  if action == "delete" then
+    if cur.exists then
+      if cur.type == "directory" then
+        errors.converge(p.path .. " is a directory; use a directory resource to delete it")
+      end
+      return { "delete" }
+    end
+    return changes
+  end
+  if not cur.exists then
+    M.require_parent(p.path)
+    changes[1] = "create"
+    if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
+    local d = want and not p.sensitive and diff.unified("", want, "/dev/null", p.path) or nil
+    return changes, d
+  end
+  if cur.type == "directory" then
+    errors.converge(p.path .. " is a directory, not a file")
+  elseif cur.type == "link" then
+    errors.converge(p.path .. " is a symbolic link; manage it with a link resource, or its target with a file resource")
+  elseif cur.type ~= "file" then
+    errors.converge(p.path .. " exists and is not a regular file")
+  end
+  if action == "create_if_missing" then return changes end
+  local d
+  if want and not cur.same then
+    changes[#changes + 1] = "content"
+    if not p.sensitive then
+      local old = sys.read(p.path) or ""
+      d = diff.unified(old, want, p.path, p.path .. " (wanted)")
+    end
+  end
+  M.plan_attributes(p, cur, ctx, changes)
+  if action == "touch" then changes[#changes + 1] = "touch" end
+  return changes, d
+end
+
+function M.backup_keep(p, ctx)
+  if p.backup ~= nil then return p.backup end
+  return ctx.backups
+end
+
+-- Carry out a plan from plan_content. Returns { backup = path }.
+function M.apply_content(p, cur, want, action, changes, ctx)
+  local info = {}
+  if action == "delete" then
+    info.backup = backup.save(ctx.backup_dir, p.path, M.backup_keep(p, ctx))
+    local ok, err = sys.unlink(p.path)
+    if not ok then errors.converge(err) end
+    return info
+  end
+  local needs_write = not cur.exists or (want and not cur.same) or action == "touch"
+  if needs_write then
+    if cur.exists then
+      info.backup = (want and not cur.same) and backup.save(ctx.backup_dir, p.path, M.backup_keep(p, ctx)) or nil
+    end
+    local content = want
+    if content == nil then content = cur.exists and (sys.read(p.path) or "") or "" end
+    local ok, err = sys.write(p.path, content, p.mode, M.uid(ctx, p.owner), M.gid(ctx, p.group), true)
+    if not ok then errors.converge(err) end
+  else
+    M.apply_attributes(p.path, p, cur, ctx)
+  end
+  return info
+end
+
+return M

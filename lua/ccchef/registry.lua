@@ -1,0 +1,59 @@
+-- ccchef.registry: the resource types. Built-in types are the embedded
+-- modules named ccchef.resources.*; each is one unit with the interface
+-- documented in docs/resources.md. The engine only ever talks to a unit
+-- through that interface, so adding a type never touches the engine.
+local host = require("ccchef.host")
+local schema = require("ccchef.schema")
+
+local M = { types = {} }
+
+local REQUIRED = { "name", "properties", "actions", "default_action", "load", "plan", "apply" }
+
+-- Check a unit's shape and precompute what the DSL needs. Raises on a
+-- malformed unit: that is a bug in the unit, found on first use.
+function M.add(unit, origin)
+  for _, field in ipairs(REQUIRED) do
+    if unit[field] == nil then
+      error(string.format("resource type %s (%s) lacks '%s'", tostring(unit.name), origin, field), 0)
+    end
+  end
+  local all = {}
+  for k, spec in pairs(schema.common) do all[k] = spec end
+  for k, spec in pairs(unit.properties) do
+    if not schema.checks[spec.type] then
+      error(string.format("resource type %s: property %s has unknown type %q (known: %s)",
+        unit.name, k, tostring(spec.type), table.concat(schema.type_names(), ", ")), 0)
+    end
+    if spec.required and spec.default ~= nil then
+      error(string.format("resource type %s: property %s is both required and has a default",
+        unit.name, k), 0)
+    end
+    all[k] = spec
+  end
+  unit.all_properties = all
+  local names = {}
+  for k in pairs(all) do names[#names + 1] = k end
+  table.sort(names)
+  unit.property_names = names
+  local actions = { nothing = true }
+  for _, a in ipairs(unit.actions) do actions[a] = true end
+  unit.action_set = actions
+  M.types[unit.name] = unit
+  return unit
+end
+
+function M.load_builtin()
+  for _, modname in ipairs(host.modules("ccchef.resources.")) do
+    M.add(require(modname), modname)
+  end
+  return M.types
+end
+
+function M.names()
+  local names = {}
+  for k in pairs(M.types) do names[#names + 1] = k end
+  table.sort(names)
+  return names
+end
+
+return M

@@ -1,0 +1,142 @@
+-- ccchef.report: reporters turn run events into output. Human: one line per
+-- resource that changed or failed, diffs under why-run, a summary line;
+-- colour only on a terminal. JSON: one object per line, the same stream the
+-- remote runner sends to the controller.
+local json = require("ccchef.json")
+local sys = require("ccchef.sys")
+
+local M = {}
+
+local LEVELS = { error = 1, warn = 2, info = 3, debug = 4 }
+M.LEVELS = LEVELS
+
+local COLORS = {
+  updated = "32", ["would-update"] = "33", failed = "31", skipped = "2",
+  ["up-to-date"] = "2", warn = "33", error = "31",
+}
+
+local Human = {}
+Human.__index = Human
+
+function M.human(opts)
+  local color = opts.color
+  if color == nil then
+    color = sys.isatty(1) and (os.getenv("NO_COLOR") or "") == "" and os.getenv("TERM") ~= "dumb"
+  end
+  return setmetatable({ out = io.stdout, color = color, level = LEVELS[opts.log_level or "warn"] or 2,
+    node = opts.node_name }, Human)
+end
+
+function Human:paint(kind, text)
+  local c = self.color and COLORS[kind]
+  if not c then return text end
+  return "\27[" .. c .. "m" .. text .. "\27[0m"
+end
+
+function Human:run_start(info)
+  self.why_run = info.why_run
+  if self.level >= LEVELS.info then
+    self.out:write(string.format("%s: converging %d resources%s\n", info.node or "?", info.resources,
+      info.why_run and " (why-run: nothing will be changed)" or ""))
+  end
+end
+
+local function indent(text, prefix)
+  return (text:gsub("[^\n]+", function(l) return prefix .. l end))
+end
+
+function Human:resource(ev)
+  local s = ev.status
+  local show = s == "updated" or s == "would-update" or s == "failed"
+    or (s == "skipped" and self.level >= LEVELS.info)
+    or self.level >= LEVELS.debug
+  if not show then return end
+  local label = s == "failed" and ev.ignored and "failed (ignored)" or s
+  local line = string.format("  %s %s", self:paint(s, string.format("%-12s", label)), ev.resource)
+  if ev.action and (ev.action ~= "create" and ev.action ~= "run" or ev.via) then
+    line = line .. " " .. ev.action
+  end
+  if ev.changes and #ev.changes > 0 then line = line .. ": " .. table.concat(ev.changes, ", ") end
+  if ev.reason then line = line .. " (" .. ev.reason .. ")" end
+  if ev.via then line = line .. "  [notified by " .. ev.via .. "]" end
+  if s == "failed" then
+    line = line .. string.format("\n      %s:%s: %s", tostring(ev.file), tostring(ev.line), ev.error or "failed")
+  end
+  local out = { line, "\n" }
+  if ev.diff and (self.why_run or self.level >= LEVELS.info) then
+    out[#out + 1] = indent(ev.diff, "      ")
+  end
+  if s == "failed" and ev.output and ev.output ~= "" then
+    out[#out + 1] = indent(ev.output, "      | ")
+    if ev.output:sub(-1) ~= "\n" then out[#out + 1] = "\n" end
+  end
+  for _, n in ipairs(ev.notifications or {}) do
+    out[#out + 1] = string.format("      %s %s %s%s\n",
+      s == "would-update" and "would notify" or "notifies", n.resource, n.action,
+      n.timing == "immediately" and " (immediately)" or " (at end of run)")
+  end
+  self.out:write(table.concat(out))
+end
+
+function Human:message(level, text)
+  if (LEVELS[level] or 3) > self.level then return end
+  local stream = (level == "error" or level == "warn") and io.stderr or self.out
+  stream:write(string.format("%s: %s\n", self:paint(level, level), text))
+end
+
+function Human:run_end(s)
+  local parts = {
+    string.format("%d resources", s.resources),
+    string.format(s.why_run and "%d would update" or "%d updated", s.updated),
+    string.format("%d failed", s.failed),
+  }
+  if s.skipped > 0 then parts[#parts + 1] = string.format("%d skipped", s.skipped) end
+  if s.ignored > 0 then parts[#parts + 1] = string.format("%d failed and ignored", s.ignored) end
+  if s.not_run > 0 then parts[#parts + 1] = string.format("%d not run", s.not_run) end
+  self.out:write(string.format("%s%s: %s, %.2f s\n", s.node or "?", s.why_run and " (why-run)" or "",
+    table.concat(parts, ", "), s.duration))
+  self.out:flush()
+end
+
+function Human:error(e)
+  io.stderr:write("ccchef: error: " .. tostring(e) .. "\n")
+end
+
+local Json = {}
+Json.__index = Json
+
+function M.json(opts)
+  return setmetatable({ out = io.stdout, level = LEVELS[opts.log_level or "warn"] or 2 }, Json)
+end
+
+function Json:emit(t)
+  self.out:write(json.encode(t), "\n")
+end
+
+function Json:run_start(info)
+  self:emit({ event = "run_start", node = info.node, why_run = info.why_run,
+    resources = info.resources, run_list = info.run_list, time = os.time() })
+end
+
+function Json:resource(ev)
+  self:emit(ev)
+end
+
+function Json:message(level, text)
+  if (LEVELS[level] or 3) > self.level then return end
+  self:emit({ event = "message", level = level, message = text })
+end
+
+function Json:run_end(s)
+  self:emit(s)
+  self.out:flush()
+end
+
+function Json:error(e)
+  self:emit({ event = "error", kind = e.kind, message = e.message, file = e.file, line = e.line,
+    resource = e.resource })
+  self.out:flush()
+  io.stderr:write("ccchef: error: " .. tostring(e) .. "\n")
+end
+
+return M

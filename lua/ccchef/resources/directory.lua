@@ -1,0 +1,83 @@
+-- directory: a directory with mode, owner and group; `recursive` creates
+-- missing parents (with default mode, as Chef does) and lets delete remove
+-- a non-empty tree.
+local errors = require("ccchef.errors")
+local fileops = require("ccchef.fileops")
+local sys = require("ccchef.sys")
+local util = require("ccchef.util")
+
+local M = {
+  name = "directory",
+  name_property = "path",
+  properties = fileops.ownership_properties({
+    path = { type = "path" },
+    recursive = { type = "boolean", default = false },
+  }),
+  actions = { "create", "delete" },
+  default_action = "create",
+}
+
+function M.load(p)
+  local cur, err, errno = sys.lstat(p.path)
+  if not cur then
+    if errno == 2 or errno == 20 then return { exists = false } end
+    errors.converge(err)
+  end
+  cur.exists = true
+  return cur
+end
+
+function M.plan(p, cur, action, ctx)
+  if action == "delete" then
+    if not cur.exists then return {} end
+    if cur.type ~= "directory" then errors.converge(p.path .. " exists and is not a directory") end
+    if not p.recursive and #(sys.listdir(p.path) or {}) > 0 then
+      errors.converge(p.path .. " is not empty (set recursive = true to delete it with its contents)")
+    end
+    return { "delete" }
+  end
+  if not cur.exists then
+    local parent = util.dirname(p.path)
+    if not p.recursive and not sys.stat(parent) then
+      errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
+    end
+    local changes = { "create" }
+    if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
+    return changes
+  end
+  if cur.type ~= "directory" then
+    errors.converge(p.path .. " exists and is not a directory")
+  end
+  return fileops.plan_attributes(p, cur, ctx, {})
+end
+
+local function remove_tree(path)
+  local st = sys.lstat(path)
+  if st and st.type == "directory" then
+    for _, name in ipairs(sys.listdir(path) or {}) do remove_tree(path .. "/" .. name) end
+    local ok, err = sys.rmdir(path)
+    if not ok then errors.converge(err) end
+  elseif st then
+    local ok, err = sys.unlink(path)
+    if not ok then errors.converge(err) end
+  end
+end
+
+function M.apply(p, cur, action, changes, ctx)
+  if action == "delete" then
+    remove_tree(p.path)
+    return
+  end
+  if not cur.exists then
+    if p.recursive then
+      local ok, err = util.mkdir_p(sys, util.dirname(p.path), 493)
+      if not ok then errors.converge(err) end
+    end
+    local ok, err = sys.mkdir(p.path, p.mode or 493 --[[0755]])
+    if not ok then errors.converge(err) end
+    cur = sys.lstat(p.path)
+  end
+  fileops.apply_attributes(p.path, p, cur, ctx)
+end
+
+return M

@@ -1,0 +1,61 @@
+-- file: a regular file with given content (or a copy of a source file),
+-- mode, owner and group. Written atomically; the old content is backed up.
+local errors = require("ccchef.errors")
+local fileops = require("ccchef.fileops")
+local sys = require("ccchef.sys")
+local util = require("ccchef.util")
+
+local M = {
+  name = "file",
+  name_property = "path",
+  properties = fileops.ownership_properties({
+    path = { type = "path" },
+    content = { type = "string" },
+    source = { type = "string" },
+    backup = { type = "backup" },
+  }),
+  actions = { "create", "delete", "create_if_missing", "touch" },
+  default_action = "create",
+}
+
+function M.validate(p)
+  if p.content ~= nil and p.source ~= nil then
+    error("give content or source, not both", 0)
+  end
+end
+
+-- source: absolute, or relative to the recipe's files/ directory, then to
+-- the recipe's own directory.
+local function source_path(p)
+  if util.is_absolute(p.source) then return p.source end
+  local dir = p.recipe_dir or "."
+  for _, candidate in ipairs({ dir .. "/files/" .. p.source, dir .. "/" .. p.source }) do
+    if sys.stat(candidate) then return candidate end
+  end
+  errors.converge(string.format("source file %s not found (looked in %s/files/ and %s/)", p.source, dir, dir))
+end
+
+local function wanted_content(p)
+  if p.content ~= nil then return p.content end
+  if p.source ~= nil then
+    local text, err = sys.read(source_path(p))
+    if not text then errors.converge("cannot read source: " .. err) end
+    return text
+  end
+  return nil
+end
+
+function M.load(p)
+  p.want = wanted_content(p)
+  return fileops.load_file(p.path, p.want)
+end
+
+function M.plan(p, cur, action, ctx)
+  return fileops.plan_content(p, cur, p.want, action, ctx)
+end
+
+function M.apply(p, cur, action, changes, ctx)
+  return fileops.apply_content(p, cur, p.want, action, changes, ctx)
+end
+
+return M

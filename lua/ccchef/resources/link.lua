@@ -1,0 +1,92 @@
+-- link: a symbolic link at path pointing to `to`. Replaced atomically (a new
+-- link under a temporary name renamed over the old one). A regular file in
+-- the way is only replaced with force = true (and backed up first).
+local backup = require("ccchef.backup")
+local errors = require("ccchef.errors")
+local fileops = require("ccchef.fileops")
+local sys = require("ccchef.sys")
+
+local M = {
+  name = "link",
+  name_property = "path",
+  properties = {
+    path = { type = "path" },
+    to = { type = "string", required = true },
+    link_type = { type = "string", default = "symbolic", one_of = { "symbolic" } },
+    owner = { type = "principal" },
+    group = { type = "principal" },
+    force = { type = "boolean", default = false },
+  },
+  actions = { "create", "delete" },
+  default_action = "create",
+}
+
+function M.validate(p)
+  if p.to == "" then error("property 'to' must not be empty", 0) end
+end
+
+function M.load(p)
+  local cur, err, errno = sys.lstat(p.path)
+  if not cur then
+    if errno == 2 or errno == 20 then return { exists = false } end
+    errors.converge(err)
+  end
+  cur.exists = true
+  if cur.type == "link" then cur.to = sys.readlink(p.path) end
+  return cur
+end
+
+function M.plan(p, cur, action, ctx)
+  if action == "delete" then
+    if not cur.exists then return {} end
+    if cur.type ~= "link" then errors.converge(p.path .. " is not a symbolic link; not deleting it") end
+    return { "delete" }
+  end
+  if not cur.exists then
+    fileops.require_parent(p.path)
+    return { "create -> " .. p.to }
+  end
+  if cur.type ~= "link" then
+    if cur.type == "directory" then errors.converge(p.path .. " is a directory; not replacing it with a link") end
+    if not p.force then
+      errors.converge(p.path .. " exists and is not a symbolic link (set force = true to replace it)")
+    end
+    return { "replace " .. cur.type .. " with link -> " .. p.to }
+  end
+  local changes = {}
+  if cur.to ~= p.to then changes[1] = string.format("target %s -> %s", cur.to, p.to) end
+  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  if (uid and cur.uid ~= uid) or (gid and cur.gid ~= gid) then changes[#changes + 1] = "owner/group" end
+  return changes
+end
+
+function M.apply(p, cur, action, changes, ctx)
+  if action == "delete" then
+    local ok, err = sys.unlink(p.path)
+    if not ok then errors.converge(err) end
+    return
+  end
+  local info = {}
+  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  if not cur.exists or cur.type ~= "link" or cur.to ~= p.to then
+    if cur.exists and cur.type == "file" then
+      info.backup = backup.save(ctx.backup_dir, p.path, ctx.backups)
+    end
+    local tmp = string.format("%s.ccchef-%d", p.path, sys.getpid())
+    sys.unlink(tmp)
+    local ok, err = sys.symlink(p.to, tmp)
+    if not ok then errors.converge(err) end
+    if uid or gid then sys.lchown(tmp, uid, gid) end
+    ok, err = sys.rename(tmp, p.path)
+    if not ok then
+      sys.unlink(tmp)
+      errors.converge(err)
+    end
+  elseif uid or gid then
+    local ok, err = sys.lchown(p.path, uid, gid)
+    if not ok then errors.converge(err) end
+  end
+  return info
+end
+
+return M

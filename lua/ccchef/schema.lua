@@ -1,0 +1,200 @@
+-- ccchef.schema: property types and validation for resources. A check takes
+-- the user's value and returns the normalised value, or nil and a message
+-- that says what was expected.
+local util = require("ccchef.util")
+
+local M = {}
+
+local function describe(v)
+  local t = type(v)
+  if t == "string" then return string.format("string %q", v) end
+  if t == "number" or t == "boolean" then return t .. " " .. tostring(v) end
+  return t
+end
+M.describe = describe
+
+local function expect(what, v)
+  return nil, string.format("expected %s, got %s", what, describe(v))
+end
+
+local checks = {}
+
+function checks.string(v)
+  if type(v) ~= "string" then return expect("a string", v) end
+  return v
+end
+
+function checks.number(v)
+  if type(v) ~= "number" then return expect("a number", v) end
+  return v
+end
+
+function checks.integer(v)
+  if math.type(v) ~= "integer" then return expect("an integer", v) end
+  return v
+end
+
+function checks.boolean(v)
+  if type(v) ~= "boolean" then return expect("true or false", v) end
+  return v
+end
+
+function checks.table(v)
+  if type(v) ~= "table" then return expect("a table", v) end
+  return v
+end
+
+function checks.path(v)
+  if type(v) ~= "string" then return expect("an absolute path (string)", v) end
+  if not util.is_absolute(v) then
+    return nil, string.format("path %q is not absolute (it must start with /)", v)
+  end
+  return (v:gsub("(.)/+$", "%1"))
+end
+
+-- Modes are octal strings: Lua has no octal literals, so mode = 644 would
+-- silently mean decimal 644 (= 01204). Refusing numbers avoids that trap.
+function checks.mode(v)
+  if type(v) == "number" then
+    return nil, string.format(
+      "mode must be an octal string like \"0644\", got number %s (Lua has no octal numbers)",
+      tostring(v))
+  end
+  local m = util.parse_mode(v)
+  if not m then return expect('an octal mode string like "0644"', v) end
+  return m
+end
+
+-- A user or group: name or numeric id.
+function checks.principal(v)
+  if type(v) == "string" and v ~= "" then return v end
+  if math.type(v) == "integer" and v >= 0 then return v end
+  return expect("a user/group name or numeric id", v)
+end
+
+-- A string or a list of strings -> list
+function checks.strings(v)
+  if type(v) == "string" then return { v } end
+  if type(v) ~= "table" then return expect("a string or a list of strings", v) end
+  local out = {}
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" then
+      return nil, string.format("item %d: expected a string, got %s", i, describe(s))
+    end
+    out[i] = s
+  end
+  return out
+end
+
+-- A guard: shell command (string) or Lua function.
+function checks.guard(v)
+  if type(v) == "string" or type(v) == "function" then return v end
+  return expect("a shell command (string) or a function", v)
+end
+
+-- { K = "V" }
+function checks.env(v)
+  if type(v) ~= "table" then return expect("a table of NAME = value", v) end
+  for k, val in pairs(v) do
+    if type(k) ~= "string" then return nil, "environment names must be strings" end
+    if type(val) ~= "string" and type(val) ~= "number" then
+      return nil, string.format("environment %s: expected a string, got %s", k, describe(val))
+    end
+  end
+  return v
+end
+
+-- Integer, or list of integers -> list
+function checks.codes(v)
+  if math.type(v) == "integer" then return { v } end
+  if type(v) ~= "table" then return expect("an exit code or a list of them", v) end
+  for i, c in ipairs(v) do
+    if math.type(c) ~= "integer" then
+      return nil, string.format("item %d: expected an integer exit code, got %s", i, describe(c))
+    end
+  end
+  return v
+end
+
+-- Number of backups to keep, or false for none.
+function checks.backup(v)
+  if v == false then return 0 end
+  if math.type(v) == "integer" and v >= 0 then return v end
+  return expect("a number of backups to keep, or false", v)
+end
+
+-- "restart" or {"enable", "start"} -> list
+function checks.actions(v)
+  return checks.strings(v)
+end
+
+-- notifies/subscribes: { "reload", "service[apache2]" [, "immediately"] }
+-- or a list of those -> list of { action=, ref=, timing= }
+function checks.notifications(v)
+  if type(v) ~= "table" then
+    return expect('{ "action", "type[name]" } or a list of them', v)
+  end
+  local list = type(v[1]) == "string" and { v } or v
+  local out = {}
+  for i, n in ipairs(list) do
+    if type(n) ~= "table" or type(n[1]) ~= "string" or type(n[2]) ~= "string" then
+      return nil, string.format('item %d: expected { "action", "type[name]" }, got %s', i, describe(n))
+    end
+    local timing = n[3] or "delayed"
+    if timing ~= "delayed" and timing ~= "immediately" and timing ~= "before" then
+      return nil, string.format('item %d: timing must be "delayed" or "immediately", got %s', i,
+        describe(timing))
+    end
+    if timing == "before" then
+      return nil, string.format('item %d: timing "before" is not supported; use "immediately"', i)
+    end
+    if not n[2]:match("^[%w_]+%[.+%]$") then
+      return nil, string.format('item %d: %q is not a resource reference like "service[apache2]"', i,
+        n[2])
+    end
+    out[i] = { action = n[1], ref = n[2], timing = timing }
+  end
+  return out
+end
+
+M.checks = checks
+
+-- Properties every resource has (DESIGN.md 2.3).
+M.common = {
+  action = { type = "actions" },
+  only_if = { type = "guard" },
+  not_if = { type = "guard" },
+  notifies = { type = "notifications" },
+  subscribes = { type = "notifications" },
+  ignore_failure = { type = "boolean", default = false },
+  sensitive = { type = "boolean", default = false },
+}
+
+-- Check one value against a property spec. Returns value or nil, message.
+function M.check(spec, value)
+  local check = checks[spec.type]
+  if not check then error("unknown property type " .. tostring(spec.type)) end
+  local v, err = check(value)
+  if v == nil then return nil, err end
+  if spec.one_of then
+    local ok = false
+    for _, allowed in ipairs(spec.one_of) do
+      if v == allowed then ok = true end
+    end
+    if not ok then
+      return nil, string.format("expected one of %s, got %s",
+        table.concat(spec.one_of, ", "), describe(value))
+    end
+  end
+  if spec.validate then
+    local ok, msg = spec.validate(v)
+    if not ok then return nil, msg end
+  end
+  return v
+end
+
+function M.type_names()
+  return util.sorted_keys(checks)
+end
+
+return M

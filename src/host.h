@@ -1,0 +1,21 @@
+/* host.h: the Lua state ccchef runs in: standard library, embedded modules, C bindings. */
+#ifndef CCCHEF_HOST_H
+#define CCCHEF_HOST_H
+
+#include <lua.h>
+
+/* A new state with Lua's libraries, the embedded modules reachable through
+ * require, and the C bindings (ccchef.sys, ccchef.proc, ccchef.facts).
+ * Returns NULL when out of memory. */
+lua_State *host_new(void);
+
+/* lua_pcall with a message handler that appends a traceback to errors that
+ * are strings (structured errors, tables, pass through untouched). */
+int host_pcall(lua_State *L, int nargs, int nresults);
+
+/* The C bindings, one luaopen per file. */
+int luaopen_ccchef_sys(lua_State *L);
+int luaopen_ccchef_proc(lua_State *L);
+int luaopen_ccchef_facts(lua_State *L);
+
+#endif
