@@ -17,6 +17,7 @@ usage: ccchef COMMAND [options] ...
 
 commands:
   apply [options] RUNLIST...   converge this machine
+  attrs [options] [NODE]       the node's merged attributes and where each came from
   facts                        print what ccchef knows about this machine (JSON)
   help [COMMAND]               show help
   --version                    print the version
@@ -28,9 +29,17 @@ local HELP = {
   apply = [[
 usage: ccchef apply [options] RUNLIST...
 
-RUNLIST items are recipe files (web.lua).
+RUNLIST items are recipe files (web.lua), recipe:COOKBOOK,
+recipe:COOKBOOK::NAME and role:NAME. Without a run list, the node's run
+list from the inventory (nodes.lua) is used.
 
 options:
+  -k, --kitchen DIR        the kitchen (default: found from the current
+                           directory upward: cookbooks/, roles/, nodes.lua)
+  -E, --environment NAME   environments/NAME.lua (default: the node's, if any)
+  -N, --node NAME          use the inventory entry NAME (default: this hostname, if listed)
+  -j FILE                  attributes from a JSON file (highest precedence)
+  --attr KEY.PATH=VALUE    one attribute (highest precedence; repeatable)
   -n, --why-run            change nothing; report what would change, with diffs
                            and the notifications that would fire
   --format human|json      output format (json: one event per line)
@@ -43,6 +52,14 @@ options:
   --lock-timeout S         wait this long for another run's lock (default 30)
   --command-timeout S      default timeout of execute and guards (default 3600)
   --color, --no-color      force colour on or off (default: on a terminal)
+]],
+  attrs = [[
+usage: ccchef attrs [options] [NODE | RUNLIST...]
+
+Prints the node's merged attributes, one leaf per line, each with the file
+(and line) that set it. Precedence, low to high: cookbook defaults <
+roles < environment < node (nodes.lua) < command line (-j, --attr).
+Options: -k DIR, -E ENV, -j FILE, --attr K=V, --format human|json.
 ]],
   facts = [[
 usage: ccchef facts
@@ -67,6 +84,19 @@ local APPLY_OPTIONS = {
   ["--color"] = { "color" }, ["--no-color"] = { "no_color" },
 }
 
+-- Options that choose the kitchen, node and attributes: apply and attrs.
+local KITCHEN_OPTIONS = {
+  ["-k"] = { "kitchen", true }, ["--kitchen"] = { "kitchen", true },
+  ["-E"] = { "environment", true }, ["--environment"] = { "environment", true },
+  ["-j"] = { "json_attrs", true, true }, ["--json-attributes"] = { "json_attrs", true, true },
+  ["--attr"] = { "attrs", true, true },
+  ["-N"] = { "node_name", true }, ["--node"] = { "node_name", true },
+}
+for k, v in pairs(KITCHEN_OPTIONS) do APPLY_OPTIONS[k] = v end
+
+local ATTRS_OPTIONS = { ["--format"] = { "format", true } }
+for k, v in pairs(KITCHEN_OPTIONS) do ATTRS_OPTIONS[k] = v end
+
 local function usage_error(msg)
   errors.input(msg .. " (see 'ccchef help')")
 end
@@ -90,7 +120,12 @@ local function parse(args, first, spec)
           v = args[i]
         end
         if v == nil then usage_error("option " .. name .. " needs a value") end
-        opts[o[1]] = v
+        if o[3] then
+          opts[o[1]] = opts[o[1]] or {}
+          table.insert(opts[o[1]], v)
+        else
+          opts[o[1]] = v
+        end
       else
         opts[o[1]] = true
       end
@@ -123,6 +158,58 @@ local function exit_code(summary, detailed)
   return failed and 1 or 0
 end
 
+-- What apply and attrs share: find the kitchen, load custom resources,
+-- expand the run list, and layer the attributes. Returns a table with
+-- kitchen, entries (recipe files in order), node (what recipes see),
+-- attributes (the set, with provenance) and run_list.
+function M.prepare(opts, runlist, facts)
+  local kitchen_mod = require("ccchef.kitchen")
+  local attributes = require("ccchef.attributes")
+  local root = kitchen_mod.find(os.getenv("PWD") or ".", opts.kitchen)
+  local kitchen = root and kitchen_mod.open(root)
+  local node_name = opts.node_name or facts.hostname
+  local node_entry
+  if kitchen then
+    node_entry = kitchen:inventory()[node_name]
+    if opts.node_name and not node_entry then
+      errors.input(string.format("node '%s' is not in the inventory %s", node_name, kitchen.inventory_path))
+    end
+  elseif opts.node_name then
+    errors.input(string.format("--node %s needs a kitchen with nodes.lua (none found; use -k DIR)", node_name))
+  end
+  if #runlist == 0 and node_entry then
+    for _, r in ipairs(node_entry.roles or {}) do runlist[#runlist + 1] = "role:" .. r end
+    for _, r in ipairs(node_entry.run_list or {}) do runlist[#runlist + 1] = r end
+  end
+  local entries, roles = kitchen_mod.expand(kitchen, runlist)
+  local layers = {}
+  for _, file in ipairs(opts.json_attrs or {}) do
+    local text, err = require("ccchef.sys").read(file)
+    if not text then errors.input("-j: " .. err) end
+    local value, jerr = json.decode(text)
+    if value == nil then errors.input(string.format("-j %s: invalid JSON: %s", file, jerr)) end
+    if type(value) ~= "table" then errors.input(string.format("-j %s: expected a JSON object", file)) end
+    layers[#layers + 1] = { value = value, origin = file }
+  end
+  for _, a in ipairs(opts.attrs or {}) do
+    local path, value = attributes.parse_assignment(a)
+    if not path then errors.input(value) end
+    layers[#layers + 1] = { path = path, value = value, origin = "--attr " .. a }
+  end
+  local set = kitchen_mod.attributes(kitchen, {
+    roles = roles,
+    environment = opts.environment or (node_entry and node_entry.environment),
+    node_entry = node_entry, node_name = node_name, cli_layers = layers,
+  }, facts)
+  local registry = require("ccchef.registry")
+  if next(registry.types) == nil then registry.load_builtin() end
+  require("ccchef.custom").load_kitchen(kitchen, registry)
+  return {
+    kitchen = kitchen, entries = entries, run_list = runlist, attributes = set,
+    node = kitchen_mod.node_view(set, facts),
+  }
+end
+
 local function cmd_apply(args)
   local opts, runlist = parse(args, 2, APPLY_OPTIONS)
   local format = opts.format or "human"
@@ -138,7 +225,10 @@ local function cmd_apply(args)
     color = color, log_level = opts.log_level, node_name = facts.hostname })
   local detailed = opts.detailed_exitcodes
   local ok, result = xpcall(function()
-    if #runlist == 0 then usage_error("apply needs at least one recipe file") end
+    local prep = M.prepare(opts, runlist, facts)
+    if #prep.entries == 0 then
+      usage_error("apply needs a run list: recipe files, recipe:COOKBOOK, role:NAME")
+    end
     local state_dir = opts.state_dir or state.default_dir()
     local run_opts = {
       why_run = opts.why_run or false,
@@ -147,12 +237,13 @@ local function cmd_apply(args)
       backups = math.tointeger(number_option(opts, "backups", 5)) or usage_error("--backups needs an integer"),
       lock_timeout = number_option(opts, "lock_timeout", 30),
       command_timeout = number_option(opts, "command_timeout", 3600),
-      node = facts,
+      node = prep.node,
+      kitchen = prep.kitchen,
       reporter = reporter,
       run_list = runlist,
     }
     local engine = require("ccchef.engine")
-    local run = engine.compile(run_opts, runlist)
+    local run = engine.compile(run_opts, prep.entries)
     return engine.converge(run)
   end, M.traceback)
   if not ok then
@@ -163,6 +254,43 @@ local function cmd_apply(args)
     return detailed and 4 or 1
   end
   return exit_code(result, detailed)
+end
+
+-- ccchef attrs [NODE | RUNLIST...]: the merged attributes and, for each
+-- leaf, the file (and line) that set it.
+local function cmd_attrs(args)
+  local opts, rest = parse(args, 2, ATTRS_OPTIONS)
+  local facts = require("ccchef.facts").collect()
+  local runlist = {}
+  if #rest == 1 and not rest[1]:find("[:/]") and not rest[1]:match("%.lua$") then
+    opts.node_name = rest[1]
+  else
+    runlist = rest
+  end
+  local prep = M.prepare(opts, runlist, facts)
+  local leaves = prep.attributes:leaves()
+  if opts.format == "json" then
+    local out = {}
+    for _, l in ipairs(leaves) do out[#out + 1] = { path = l.path, value = l.value, origin = l.origin } end
+    io.stdout:write(json.encode({ node = opts.node_name or facts.hostname, attributes = prep.attributes.values,
+      origins = out }), "\n")
+    return 0
+  end
+  local width = 0
+  local lines = {}
+  local root = prep.kitchen and prep.kitchen.root .. "/"
+  for _, l in ipairs(leaves) do
+    if root and l.origin and l.origin:sub(1, #root) == root then l.origin = l.origin:sub(#root + 1) end
+    local v = type(l.value) == "table" and json.encode(l.value) or
+      (type(l.value) == "string" and string.format("%q", l.value) or tostring(l.value))
+    local left = l.path .. " = " .. v
+    if #left > width then width = math.min(#left, 60) end
+    lines[#lines + 1] = { left, l.origin or "?" }
+  end
+  for _, l in ipairs(lines) do
+    io.stdout:write(string.format("%-" .. width .. "s  # %s\n", l[1], l[2]))
+  end
+  return 0
 end
 
 local function cmd_facts(args)
@@ -195,7 +323,7 @@ function M.internal_error(msg)
   return 70
 end
 
-local COMMANDS = { apply = cmd_apply, facts = cmd_facts, help = cmd_help }
+local COMMANDS = { apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help }
 
 function M.main(args)
   local cmd = args[1]

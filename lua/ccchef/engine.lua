@@ -29,7 +29,8 @@ function M.new_run(opts)
     node = opts.node or {},
     collection = {},
     index = {},
-    recipe_dirs = {},
+    included = {},
+    kitchen = opts.kitchen,
   }, Run)
   run.handle_meta = { __index = function(h, k) return rawget(h, "_r")[k] end }
   return run
@@ -50,24 +51,49 @@ function Run:declare(unit, name, file, line)
   return r
 end
 
--- Run one recipe file in the compile phase. Raises input errors.
-function Run:include_file(path)
+-- Run one recipe file in the compile phase. entry: a path, or { path=,
+-- base=, label= } where base is the directory templates/ and files/ are
+-- looked up in (the cookbook's root for cookbook recipes). Each recipe runs
+-- at most once per run, as in Chef. Raises input errors.
+function Run:include_file(entry)
+  if type(entry) == "string" then entry = { path = entry } end
+  local path = entry.path
   local st = sys.stat(path)
   if not st then
     errors.input(string.format("recipe file %s does not exist", path))
   elseif st.type == "directory" then
     errors.input(string.format("%s is a directory, not a recipe file (give a .lua file)", path))
   end
+  local real = sys.realpath(path) or path
+  if self.included[real] then return end
+  self.included[real] = true
   local text, err = sys.read(path)
   if not text then errors.input("cannot read recipe: " .. err) end
   local chunk, perr = load(text, "@" .. path, "t", self.env)
   if not chunk then errors.input(perr) end -- "web.lua:3: syntax error near ..."
-  local real = sys.realpath(path) or path
   local saved = self.current_dir
-  self.current_dir = util.dirname(real)
+  self.current_dir = entry.base or util.dirname(real)
   local ok, rerr = pcall(chunk)
   self.current_dir = saved
   if not ok then error(errors.wrap(rerr, "input"), 0) end
+end
+
+-- include_recipe "cookbook" / "cookbook::name" from a recipe.
+function Run:include_recipe(spec)
+  local file, line
+  local info = debug.getinfo(3, "Sl")
+  if info then
+    file = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
+    line = info.currentline
+  end
+  if type(spec) ~= "string" then
+    errors.input("include_recipe needs a string like \"cookbook::recipe\"", { file = file, line = line })
+  end
+  if not self.kitchen then
+    errors.input(string.format("include_recipe %q needs a kitchen (none found; use -k DIR)", spec),
+      { file = file, line = line })
+  end
+  self:include_file(self.kitchen:recipe(spec, { file = file, line = line }))
 end
 
 local function resolve_notifications(run)
@@ -103,8 +129,10 @@ end
 function M.compile(opts, recipes)
   if next(registry.types) == nil then registry.load_builtin() end
   local run = M.new_run(opts)
+  -- Not a tail call: include_recipe looks 3 levels up for the recipe's line.
+  run.extra_env = { include_recipe = function(spec) run:include_recipe(spec) end }
   run.env = dsl.recipe_env(run)
-  for _, path in ipairs(recipes) do run:include_file(path) end
+  for _, entry in ipairs(recipes) do run:include_file(entry) end
   for _, r in ipairs(run.collection) do dsl.finalize(r) end
   resolve_notifications(run)
   return run
@@ -182,7 +210,7 @@ local function converge_action(run, r, action, via)
   local ctx = run.ctx
   local t0 = sys.now()
   local ev = { event = "resource", type = r.type, name = r.name, resource = r.ref,
-    action = action, file = r.file, line = r.line, via = via }
+    action = action, file = r.file, line = r.line, via = via, parent = run.parent_ref }
   local ok, err = pcall(function()
     local p = resolve_props(r)
     ev.sensitive = p.sensitive or nil
@@ -193,6 +221,13 @@ local function converge_action(run, r, action, via)
     end
     if action == "nothing" then
       ev.status = "up-to-date"
+      return
+    end
+    if r.unit.converge then
+      local result = r.unit.converge(p, action, ctx, function(body, base)
+        return M.converge_nested(run, r, body, base)
+      end)
+      ev.status, ev.changes = result.status, result.changes
       return
     end
     local current = r.unit.load(p, ctx, action)
@@ -217,7 +252,8 @@ local function converge_action(run, r, action, via)
   if not ok then
     local e = errors.wrap(err, "converge")
     ev.status = "failed"
-    ev.error = e.message
+    -- Errors from inside a custom resource carry their own location.
+    ev.error = e.file and errors.format(e) or e.message
     ev.output = e.output
     if r.props.ignore_failure == true then ev.ignored = true end
   end
@@ -290,6 +326,36 @@ local function replay_pending(run)
         "dropping pending notification %s %s: that resource is not in this run", n.action, n.ref))
     end
   end
+end
+
+local MAX_NESTING = 20
+
+-- Converge what a composite resource (a custom resource's action) declares:
+-- body(child) declares into a nested run that shares this run's context,
+-- reporter and delayed queue; notifications may target resources of the
+-- enclosing runs. Returns { status, changes } for the composite's event.
+function M.converge_nested(run, r, body, base)
+  local depth = (run.depth or 0) + 1
+  if depth > MAX_NESTING then
+    errors.converge(string.format("custom resources nested more than %d deep (does %s use itself?)", MAX_NESTING, r.type))
+  end
+  local child = setmetatable({
+    opts = run.opts, types = run.types, node = run.node, kitchen = run.kitchen,
+    collection = {}, index = setmetatable({}, { __index = run.index }), included = run.included,
+    ctx = run.ctx, reporter = run.reporter, delayed = run.delayed, delayed_seen = run.delayed_seen,
+    handle_meta = run.handle_meta, current_dir = base, parent_ref = r.ref, depth = depth,
+  }, Run)
+  body(child)
+  for _, cr in ipairs(child.collection) do dsl.finalize(cr) end
+  resolve_notifications(child)
+  local changed = {}
+  for _, cr in ipairs(child.collection) do
+    local ok = converge_resource(child, cr, cr.actions, nil)
+    if cr.status == "updated" or cr.status == "would-update" then changed[#changed + 1] = cr.ref end
+    if not ok then errors.converge(string.format("%s failed inside it", cr.ref)) end
+  end
+  if #changed == 0 then return { status = "up-to-date" } end
+  return { status = run.ctx.why_run and "would-update" or "updated", changes = changed }
 end
 
 -- The converge phase. Returns the summary table.

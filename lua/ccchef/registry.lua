@@ -7,7 +7,10 @@ local schema = require("ccchef.schema")
 
 local M = { types = {} }
 
-local REQUIRED = { "name", "properties", "actions", "default_action", "load", "plan", "apply" }
+-- A unit either has load/plan/apply (primitives) or converge (composites:
+-- custom resources, which converge the resources their action declares).
+local REQUIRED = { "name", "properties", "actions", "default_action" }
+local PRIMITIVE = { "load", "plan", "apply" }
 
 -- Check a unit's shape and precompute what the DSL needs. Raises on a
 -- malformed unit: that is a bug in the unit, found on first use.
@@ -17,15 +20,23 @@ function M.add(unit, origin)
       error(string.format("resource type %s (%s) lacks '%s'", tostring(unit.name), origin, field), 0)
     end
   end
+  if not unit.converge then
+    for _, field in ipairs(PRIMITIVE) do
+      if unit[field] == nil then
+        error(string.format("resource type %s (%s) lacks '%s'", tostring(unit.name), origin, field), 0)
+      end
+    end
+  end
   local all = {}
   for k, spec in pairs(schema.common) do all[k] = spec end
   for k, spec in pairs(unit.properties) do
     if not schema.checks[spec.type] then
-      error(string.format("resource type %s: property %s has unknown type %q (known: %s)",
-        unit.name, k, tostring(spec.type), table.concat(schema.type_names(), ", ")), 0)
+      error(string.format("resource type %s: property '%s' has unknown type %q (known: %s)%s",
+        unit.name, k, tostring(spec.type), table.concat(schema.type_names(), ", "),
+        require("ccchef.util").suggest(tostring(spec.type), schema.type_names())), 0)
     end
     if spec.required and spec.default ~= nil then
-      error(string.format("resource type %s: property %s is both required and has a default",
+      error(string.format("resource type %s: property '%s' is both required and has a default",
         unit.name, k), 0)
     end
     all[k] = spec

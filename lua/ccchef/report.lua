@@ -52,7 +52,10 @@ function Human:resource(ev)
     or self.level >= LEVELS.debug
   if not show then return end
   local label = s == "failed" and ev.ignored and "failed (ignored)" or s
-  local line = string.format("  %s %s", self:paint(s, string.format("%-12s", label)), ev.resource)
+  -- Resources inside a custom resource are indented under it (they are
+  -- reported first: the custom resource's own line follows with the total).
+  local lead = ev.parent and "    " or "  "
+  local line = string.format("%s%s %s", lead, self:paint(s, string.format("%-12s", label)), ev.resource)
   if ev.action and (ev.action ~= "create" and ev.action ~= "run" or ev.via) then
     line = line .. " " .. ev.action
   end

@@ -1,0 +1,4 @@
+default.app.port = 80
+default.app.workers = 2
+default.app.env_name = "none"
+default.app.features = { cache = false, debug = false }

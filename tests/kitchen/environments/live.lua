@@ -1,0 +1,4 @@
+return {
+  description = "production",
+  attributes = { app = { env_name = "live", workers = 16, features = { cache = true } } },
+}

@@ -1,0 +1,3 @@
+return {
+  attributes = { app = { env_name = "staging", features = { cache = true, debug = true } } },
+}
