@@ -19,6 +19,7 @@ commands:
   apply [options] RUNLIST...   converge this machine
   attrs [options] [NODE]       the node's merged attributes and where each came from
   facts                        print what ccchef knows about this machine (JSON)
+  new cookbook NAME            scaffold a cookbook that converges as it is
   help [COMMAND]               show help
   --version                    print the version
 
@@ -293,6 +294,19 @@ local function cmd_attrs(args)
   return 0
 end
 
+-- ccchef new cookbook NAME [-k DIR]: scaffold a cookbook in the kitchen
+-- (or in ./cookbooks when there is no kitchen yet).
+local function cmd_new(args)
+  local opts, rest = parse(args, 2, { ["-k"] = { "kitchen", true }, ["--kitchen"] = { "kitchen", true } })
+  if rest[1] ~= "cookbook" or #rest ~= 2 then usage_error("usage: ccchef new cookbook NAME") end
+  local root = require("ccchef.kitchen").find(os.getenv("PWD") or ".", opts.kitchen)
+    or require("ccchef.sys").realpath(".")
+  local _, created = require("ccchef.scaffold").cookbook(rest[2], root)
+  for _, f in ipairs(created) do io.stdout:write("created " .. f .. "\n") end
+  io.stdout:write(string.format("cookbook %s is ready: ccchef apply -k %s recipe:%s\n", rest[2], root, rest[2]))
+  return 0
+end
+
 local function cmd_facts(args)
   if #args > 1 then usage_error("facts takes no arguments") end
   io.stdout:write(json.encode(require("ccchef.facts").collect()), "\n")
@@ -323,7 +337,7 @@ function M.internal_error(msg)
   return 70
 end
 
-local COMMANDS = { apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help }
+local COMMANDS = { apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help, new = cmd_new }
 
 function M.main(args)
   local cmd = args[1]

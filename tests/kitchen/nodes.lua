@@ -1,5 +1,5 @@
 return {
   web1 = { host = "127.0.0.1", roles = { "web" }, environment = "live",
-           attributes = { app = { port = 9090 } } },
+           attributes = { app = { port = 9090, tier = "node" } } },
   dev1 = { host = "127.0.0.1", roles = { "web" }, environment = "devel" },
 }

@@ -1,4 +1,4 @@
 return {
   description = "production",
-  attributes = { app = { env_name = "live", workers = 16, features = { cache = true } } },
+  attributes = { app = { env_name = "live", workers = 16, tier = "environment", features = { cache = true } } },
 }

@@ -1,5 +1,5 @@
 return {
   description = "web nodes",
   run_list = { "role:base", "recipe:webapp" },
-  attributes = { app = { workers = 4, port = 8080 } },
+  attributes = { app = { workers = 4, port = 8080, tier = "role" } },
 }

@@ -1,0 +1,2 @@
+default.rewrite.path = "/var/tmp/ccchef-rewrite/redirects.conf"
+default.rewrite.redirects = {}
