@@ -104,7 +104,13 @@ function M.finalize(r)
           for i, x in pairs(d) do copy[i] = x end
           d = copy
         end
-        props[k] = d
+        -- Defaults go through the same check as given values, so a default
+        -- mode "0644" reaches the unit as the number a given one would.
+        local v, err = schema.check(spec, d)
+        if v == nil then
+          fail(r, string.format("default of property '%s' in the type's definition: %s", k, err))
+        end
+        props[k] = v
       end
     end
   end

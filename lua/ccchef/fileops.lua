@@ -75,9 +75,22 @@ function M.apply_attributes(path, p, cur, ctx)
   end
 end
 
-function M.require_parent(path)
+-- Under why-run nothing is created, so a resource whose directory an
+-- earlier resource would create cannot find it. Units record what they
+-- would create; a missing parent recorded here is assumed, as Chef does.
+function M.assume_created(ctx, path)
+  if ctx.why_run then
+    ctx.cache.assumed = ctx.cache.assumed or {}
+    ctx.cache.assumed[path] = true
+  end
+end
+
+function M.require_parent(path, ctx)
   local parent = util.dirname(path)
   local st = sys.stat(parent)
+  if not st and ctx and ctx.why_run and ctx.cache.assumed and ctx.cache.assumed[parent] then
+    return
+  end
   if not st then
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent))
   elseif st.type ~= "directory" then
@@ -110,7 +123,8 @@ function M.plan_content(p, cur, want, action, ctx)
     return changes
   end
   if not cur.exists then
-    M.require_parent(p.path)
+    M.require_parent(p.path, ctx)
+    M.assume_created(ctx, p.path)
     changes[1] = "create"
     if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
     local d = want and not p.sensitive and diff.unified("", want, "/dev/null", p.path) or nil

@@ -83,7 +83,7 @@ return {
       for i, rule in ipairs(r.rules) do rules[i] = normalise(rule, i) end
       template(r.path) {
         source = "redirects.conf.tmpl",
-        vars = { name = r.name, rules = rules, comment = r.comment },
+        vars = { name = r.name, rules = rules, comment = r.comment or false },
         mode = "0644",
       }
     end,

@@ -38,7 +38,9 @@ function M.plan(p, cur, action, ctx)
   end
   if not cur.exists then
     local parent = util.dirname(p.path)
-    if not p.recursive and not sys.stat(parent) then
+    local assumed = ctx.why_run and ctx.cache.assumed and ctx.cache.assumed[parent]
+    fileops.assume_created(ctx, p.path)
+    if not p.recursive and not assumed and not sys.stat(parent) then
       errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
     end
     local changes = { "create" }
