@@ -146,10 +146,21 @@ local SAFE = {
   "math", "utf8",
 }
 
+-- read_file(path): a file's content at compile time (e.g. a config template
+-- kept outside the kitchen). Relative paths are relative to the working
+-- directory. Reading only: recipes never write outside resources.
+local function read_file(path)
+  if type(path) ~= "string" then error("read_file needs a path string", 2) end
+  local text, err = require("ccchef.sys").read(path)
+  if not text then error("read_file: " .. err, 2) end
+  return text
+end
+
 function M.base_env()
   local env = {}
   for _, k in ipairs(SAFE) do env[k] = _G[k] end
   env.os = { getenv = os.getenv, time = os.time, date = os.date, clock = os.clock }
+  env.read_file = read_file
   return env
 end
 

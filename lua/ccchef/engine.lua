@@ -112,6 +112,16 @@ local function resolve_notifications(run)
     return target
   end
   for _, r in ipairs(run.collection) do
+    -- Notifications a type adds by itself (apache_site reloads
+    -- service[apache2]) apply only when that resource is in the run.
+    if r.unit.implicit_notifies then
+      for _, n in ipairs(r.unit.implicit_notifies(r.props) or {}) do
+        local target = run.index[n.ref]
+        if target and target.unit.action_set[n.action] then
+          r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing or "delayed" }
+        end
+      end
+    end
     for _, n in ipairs(r.props.notifies or {}) do
       local target = resolve(r, n, "notifies")
       r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing }

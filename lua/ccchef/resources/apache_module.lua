@@ -1,0 +1,109 @@
+-- apache_module: enable or disable an Apache module the way a2enmod does:
+-- links in mods-enabled/ to mods-available/NAME.load (and NAME.conf when
+-- there is one), modules it "# Depends:" on enabled first. A change
+-- notifies service[apache2] to restart (modules are not reloadable).
+local apache = require("ccchef.apache")
+local errors = require("ccchef.errors")
+local sys = require("ccchef.sys")
+
+local M = {
+  name = "apache_module",
+  properties = {
+    conf_dir = { type = "path", default = apache.DEFAULT_CONF_DIR },
+    service = { type = "string", default = "apache2" },
+  },
+  actions = { "enable", "disable" },
+  default_action = "enable",
+}
+
+function M.validate(p)
+  if not p.name:match("^[%w_]+$") then
+    error(string.format("module name %q: use the name of mods-available/NAME.load (letters, digits, _)", p.name), 0)
+  end
+end
+
+function M.implicit_notifies(p)
+  return { { action = "restart", ref = "service[" .. (p.service or "apache2") .. "]" } }
+end
+
+local function files_of(conf_dir, name)
+  local out = {}
+  for _, ext in ipairs({ ".load", ".conf" }) do
+    if sys.stat(conf_dir .. "/mods-available/" .. name .. ext) then out[#out + 1] = name .. ext end
+  end
+  return out
+end
+
+-- The module and what it depends on, dependencies first (a2enmod's rule).
+local function closure(conf_dir, name, seen, out)
+  if seen[name] then return end
+  seen[name] = true
+  local load = conf_dir .. "/mods-available/" .. name .. ".load"
+  local text = sys.read(load)
+  if not text then
+    local have = {}
+    for _, f in ipairs(sys.listdir(conf_dir .. "/mods-available") or {}) do have[#have + 1] = f:match("^(.*)%.load$") end
+    errors.converge(string.format("module '%s' does not exist (no %s)%s", name, load,
+      require("ccchef.util").suggest(name, have)))
+  end
+  local deps = text:match("#%s*Depends:%s*([^\n]*)")
+  if deps then
+    for dep in deps:gmatch("[%w_]+") do closure(conf_dir, dep, seen, out) end
+  end
+  out[#out + 1] = name
+end
+
+function M.load(p, ctx, action)
+  local cur = { missing = {}, present = {} }
+  local mods
+  if action == "enable" then
+    if not sys.stat(p.conf_dir .. "/mods-available") then
+      if ctx.why_run then
+        cur.unknown = true
+        return cur
+      end
+      apache.check_conf_dir(p.conf_dir)
+    end
+    mods = {}
+    closure(p.conf_dir, p.name, {}, mods)
+  else
+    mods = { p.name }
+  end
+  for _, m in ipairs(mods) do
+    for _, f in ipairs(files_of(p.conf_dir, m)) do
+      local link = p.conf_dir .. "/mods-enabled/" .. f
+      if sys.lstat(link) then
+        cur.present[#cur.present + 1] = f
+      else
+        cur.missing[#cur.missing + 1] = f
+      end
+    end
+  end
+  return cur
+end
+
+function M.plan(p, cur, action)
+  if cur.unknown then return { "enable " .. p.name .. " (apache2 not installed yet)" } end
+  if action == "enable" then
+    if #cur.missing == 0 then return {} end
+    return { "enable " .. table.concat(cur.missing, ", ") }
+  end
+  if #cur.present == 0 then return {} end
+  return { "disable " .. table.concat(cur.present, ", ") }
+end
+
+function M.apply(p, cur, action)
+  if action == "enable" then
+    for _, f in ipairs(cur.missing) do
+      local ok, err = sys.symlink("../mods-available/" .. f, p.conf_dir .. "/mods-enabled/" .. f)
+      if not ok then errors.converge(err) end
+    end
+  else
+    for _, f in ipairs(cur.present) do
+      local ok, err = sys.unlink(p.conf_dir .. "/mods-enabled/" .. f)
+      if not ok then errors.converge(err) end
+    end
+  end
+end
+
+return M

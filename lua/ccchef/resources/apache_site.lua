@@ -1,0 +1,188 @@
+-- apache_site: a site in Debian's layout, sites-available/NAME.conf, and
+-- its sites-enabled link (what a2ensite makes). The config comes from
+-- properties (a VirtualHost with rewrites as an ordered list), a template
+-- (source + vars) or raw `config`. Before an enabled site's new config
+-- counts, `apache2ctl configtest` checks the whole configuration; when it
+-- fails the previous file and link are put back, Apache keeps serving what
+-- it had, and the resource fails with Apache's own error lines. A changed
+-- site notifies service[apache2] to reload when that service is in the run.
+local apache = require("ccchef.apache")
+local backup = require("ccchef.backup")
+local diff = require("ccchef.diff")
+local errors = require("ccchef.errors")
+local fileops = require("ccchef.fileops")
+local sys = require("ccchef.sys")
+local template = require("ccchef.template")
+local util = require("ccchef.util")
+
+local M = {
+  name = "apache_site",
+  properties = {
+    conf_dir = { type = "path", default = apache.DEFAULT_CONF_DIR },
+    port = { type = "integer", validate = function(v) return v > 0 and v < 65536, "port must be 1-65535" end },
+    address = { type = "string" },
+    server_name = { type = "string" },
+    server_aliases = { type = "strings" },
+    document_root = { type = "path" },
+    directories = { type = "table" },
+    aliases = { type = "table" },
+    rewrites = { type = "table" },
+    headers = { type = "strings" },
+    error_log = { type = "string" },
+    custom_log = { type = "string" },
+    ssl_certificate = { type = "path" },
+    ssl_key = { type = "path" },
+    source = { type = "string" },
+    vars = { type = "table", default = {} },
+    config = { type = "string" },
+    configtest = { type = "boolean", default = true },
+    service = { type = "string", default = "apache2" },
+  },
+  actions = { "enable", "create", "disable", "delete" },
+  default_action = "enable",
+}
+
+function M.validate(p, r)
+  if not p.name:match("^[%w][%w%.%-_]*$") then
+    error(string.format("site name %q: use letters, digits, '.', '-' and '_' (it names %s.conf)", p.name, p.name), 0)
+  end
+  local vhost = p.port ~= nil
+  if p.source and (vhost or p.config) then
+    error("give source (a whole-file template), or port and friends (a generated VirtualHost, config added inside), or config alone; not source with the others", 0)
+  end
+  if not p.source and not vhost and not p.config then
+    for _, a in ipairs(r.actions) do
+      if a == "enable" or a == "create" then
+        error("nothing to write: give port (and server_name, document_root, rewrites...), source, or config", 0)
+      end
+    end
+  end
+  if p.rewrites and not r.lazy.rewrites then p.rewrites = apache.normalise_rewrites(p.rewrites) end
+  for i, d in ipairs(p.directories or {}) do
+    if type(d) ~= "table" or type(d.path) ~= "string" then
+      error(string.format("directories[%d]: expected { path = \"/srv/x\", options = ..., allow_override = ..., require = ... }", i), 0)
+    end
+  end
+  for i, a in ipairs(p.aliases or {}) do
+    if type(a) ~= "table" or type(a[1]) ~= "string" or type(a[2]) ~= "string" then
+      error(string.format("aliases[%d]: expected { \"/url\", \"/file/system/path\" }", i), 0)
+    end
+  end
+  if p.ssl_key and not p.ssl_certificate then error("ssl_key without ssl_certificate", 0) end
+end
+
+function M.implicit_notifies(p)
+  return { { action = "reload", ref = "service[" .. (p.service or "apache2") .. "]" } }
+end
+
+local function paths(p)
+  return p.conf_dir .. "/sites-available/" .. p.name .. ".conf", p.conf_dir .. "/sites-enabled/" .. p.name .. ".conf"
+end
+
+local function render(p)
+  if p.source then
+    local path = util.is_absolute(p.source) and p.source
+      or (p.recipe_dir and (p.recipe_dir .. "/templates/" .. p.source)) or p.source
+    local text, err = sys.read(path)
+    if not text then errors.converge("template " .. p.source .. ": " .. err) end
+    local t, terr = template.compile(text, path)
+    if not t then errors.converge(terr) end
+    local vars = setmetatable({ node = nil }, { __index = p.vars })
+    local out, rerr = t:render(vars)
+    if not out then errors.converge(rerr) end
+    return out
+  end
+  if p.port then
+    if p.rewrites then p.rewrites = apache.normalise_rewrites(p.rewrites) end
+    return apache.render_vhost(p)
+  end
+  return p.config
+end
+
+function M.load(p, ctx, action)
+  local avail, enabled = paths(p)
+  local cur = { avail = avail, enabled = enabled }
+  local st = sys.lstat(avail)
+  cur.exists = st ~= nil
+  if st then cur.content = sys.read(avail) end
+  local lst = sys.lstat(enabled)
+  cur.enabled_link = lst ~= nil
+  if action == "enable" or action == "create" then p.want = render(p) end
+  return cur
+end
+
+function M.plan(p, cur, action, ctx)
+  local changes, d = {}, nil
+  if action == "enable" or action == "create" then
+    if not cur.exists then
+      if not ctx.why_run then apache.check_conf_dir(p.conf_dir) end
+      changes[#changes + 1] = "create " .. cur.avail
+      d = diff.unified("", p.want, "/dev/null", cur.avail)
+    elseif cur.content ~= p.want then
+      changes[#changes + 1] = "config"
+      d = diff.unified(cur.content, p.want, cur.avail, cur.avail .. " (wanted)")
+    end
+    if action == "enable" and not cur.enabled_link then changes[#changes + 1] = "enable" end
+  elseif action == "disable" then
+    if cur.enabled_link then changes[1] = "disable" end
+  elseif action == "delete" then
+    if cur.enabled_link then changes[#changes + 1] = "disable" end
+    if cur.exists then changes[#changes + 1] = "delete " .. cur.avail end
+  end
+  return changes, d
+end
+
+-- Put the previous state back after a failed configtest.
+local function restore(cur, made_link)
+  if made_link then sys.unlink(cur.enabled) end
+  if cur.exists then
+    sys.write(cur.avail, cur.content, nil, nil, nil, true)
+  else
+    sys.unlink(cur.avail)
+  end
+end
+
+function M.apply(p, cur, action, changes, ctx)
+  local info = {}
+  if action == "disable" or action == "delete" then
+    if cur.enabled_link then
+      local ok, err = sys.unlink(cur.enabled)
+      if not ok then errors.converge(err) end
+    end
+    if action == "delete" and cur.exists then
+      info.backup = backup.save(ctx.backup_dir, cur.avail, ctx.backups)
+      local ok, err = sys.unlink(cur.avail)
+      if not ok then errors.converge(err) end
+    end
+    return info
+  end
+  apache.check_conf_dir(p.conf_dir)
+  if cur.exists and cur.content ~= p.want then
+    info.backup = backup.save(ctx.backup_dir, cur.avail, ctx.backups)
+  end
+  if cur.content ~= p.want then
+    local ok, err = sys.write(cur.avail, p.want, 420 --[[0644]], nil, nil, true)
+    if not ok then errors.converge(err) end
+  end
+  local made_link = false
+  if action == "enable" and not cur.enabled_link then
+    fileops.require_parent(cur.enabled, ctx)
+    local ok, err = sys.symlink("../sites-available/" .. p.name .. ".conf", cur.enabled)
+    if not ok then
+      restore(cur, false)
+      errors.converge(err)
+    end
+    made_link = true
+  end
+  local live = action == "enable" or cur.enabled_link
+  if p.configtest and live then
+    local ok, msg = apache.configtest(p.conf_dir)
+    if not ok then
+      restore(cur, made_link)
+      errors.converge("apache2ctl configtest failed; the previous configuration was kept", { output = msg })
+    end
+  end
+  return info
+end
+
+return M
