@@ -34,8 +34,9 @@ end
 
 -- Debian policy 5.6.12: [epoch:]upstream_version[-debian_revision]. The
 -- epoch is digits; the upstream version starts with a digit and may hold
--- . + ~ (and - only when there is a revision, : only when there is an
--- epoch); the revision holds letters, digits and + . ~.
+-- . + ~ (and - only when there is a revision, : only after an epoch: the
+-- text before the first ':' is the epoch); the revision holds letters,
+-- digits and + . ~.
 function M.version_error(v)
   if v == "" then return "is empty" end
   local epoch, rest = v:match("^([^:]*):(.*)$")
@@ -57,7 +58,6 @@ function M.version_error(v)
   if not upstream:match("^[%w.+~:-]+$") then
     return "holds characters other than letters, digits, . + ~ - :"
   end
-  if not epoch and upstream:find(":", 1, true) then return "has ':' but no epoch" end
   return nil
 end
 
