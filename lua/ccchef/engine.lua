@@ -197,8 +197,9 @@ local function converge_action(run, r, action, via)
     end
     local pf = run.prefetch
     ctx.prefetched = pf and pf.members[r] and pf.data or nil
-    local current = r.unit.load(p, ctx, action)
+    local ok_load, current = pcall(r.unit.load, p, ctx, action)
     ctx.prefetched = nil
+    if not ok_load then error(current, 0) end
     local changes, diff = r.unit.plan(p, current, action, ctx)
     if not changes or #changes == 0 then
       ev.status = "up-to-date"

@@ -159,6 +159,15 @@ assert_code 0 "stale lists"
 check; [ "$(stat -c %Y "$STAMP")" -gt "$before" ] || fail "stale lists were not refreshed"
 assert_eq "$(version_of ccchef-test-a)" "installed 2.0" "a at 2.0"
 
+# --- the batched state read is dropped after a change: the second resource
+# must see the removal made by the first, not the state read before it.
+recipe flip.lua 'package "ccchef-test-b" { apt_config = APT, action = "remove" }
+package "ccchef-test-b" { apt_config = APT }'
+apply "$T/flip.lua"
+assert_code 0 "remove then install"
+assert_summary 2 0
+assert_eq "$(version_of ccchef-test-b)" "installed 1.0" "b installed again"
+
 # --- consecutive resources: one dpkg-query for all; the no-op spawns at
 # most two processes (sh -c and dpkg-query).
 recipe many.lua 'package "ccchef-test-a" { apt_config = APT }
