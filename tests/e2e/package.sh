@@ -178,6 +178,7 @@ strace -f -qq -e trace=execve -o "$T/strace" "$CCCHEF" apply --state-dir "$STATE
 	"$T/many.lua" >"$T/.out" 2>"$T/.err"
 CODE=$?
 OUT=$(cat "$T/.out")
+ERR=$(cat "$T/.err")
 assert_code 0 "no-op under strace"
 assert_summary 0 0
 n=$(grep -c 'execve(' "$T/strace")
