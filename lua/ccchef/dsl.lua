@@ -76,11 +76,34 @@ function M.declarator(run, unit)
   end
 end
 
+-- Returns the name as the resource's reference shows it. A unit that sets
+-- name_list = true also takes a list of strings as its name
+-- (package { "apache2", "git" }), shown as "apache2, git"; its
+-- name_property then receives the list itself.
 function M.check_name(unit, name, file, line)
+  if unit.name_list and type(name) == "table" then
+    local n = #name
+    for k, v in pairs(name) do
+      if math.type(k) ~= "integer" or k < 1 or k > n then
+        errors.input(string.format("%s { ... }: a list name holds only names; give properties "
+          .. "in a second table: %s { \"a\", \"b\" } { action = ... }", unit.name, unit.name),
+          { file = file, line = line })
+      end
+      if type(v) ~= "string" or v == "" then
+        errors.input(string.format("%s name list: item %d: expected a non-empty string, got %s",
+          unit.name, k, schema.describe(v)), { file = file, line = line })
+      end
+    end
+    if n == 0 then
+      errors.input(string.format("%s needs at least one name", unit.name), { file = file, line = line })
+    end
+    return table.concat(name, ", ")
+  end
   if type(name) ~= "string" or name == "" then
     errors.input(string.format("%s needs a name: %s \"NAME\" { ... } (got %s)", unit.name,
       unit.name, schema.describe(name)), { file = file, line = line })
   end
+  return name
 end
 
 -- Defaults, required properties, actions and the unit's own checks.
@@ -88,7 +111,7 @@ function M.finalize(r)
   local unit, props = r.unit, r.props
   local np = unit.name_property
   if np and props[np] == nil then
-    local v, err = schema.check(unit.all_properties[np], r.name)
+    local v, err = schema.check(unit.all_properties[np], r.name_value or r.name)
     if v == nil then fail(r, string.format("name (%s): %s", np, err)) end
     props[np] = v
   end
