@@ -140,7 +140,15 @@ function M.compile(opts, recipes)
   if next(registry.types) == nil then registry.load_builtin() end
   local run = M.new_run(opts)
   -- Not a tail call: include_recipe looks 3 levels up for the recipe's line.
-  run.extra_env = { include_recipe = function(spec) run:include_recipe(spec) end }
+  run.extra_env = {
+    include_recipe = function(spec) run:include_recipe(spec) end,
+    -- A path inside the cookbook (or beside the loose recipe) being run:
+    -- for files a recipe reads itself, e.g. read_file(cookbook_path("files/x")).
+    cookbook_path = function(rel)
+      if type(rel) ~= "string" then error("cookbook_path needs a relative path string", 2) end
+      return util.join(run.current_dir or ".", rel)
+    end,
+  }
   run.env = dsl.recipe_env(run)
   for _, entry in ipairs(recipes) do run:include_file(entry) end
   for _, r in ipairs(run.collection) do dsl.finalize(r) end

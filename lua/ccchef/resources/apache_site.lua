@@ -52,7 +52,7 @@ function M.validate(p, r)
   end
   if not p.source and not vhost and not p.config then
     for _, a in ipairs(r.actions) do
-      if a == "enable" or a == "create" then
+      if a == "create" then
         error("nothing to write: give port (and server_name, document_root, rewrites...), source, or config", 0)
       end
     end
@@ -96,7 +96,7 @@ local function render(p)
     if p.rewrites then p.rewrites = apache.normalise_rewrites(p.rewrites) end
     return apache.render_vhost(p)
   end
-  return p.config
+  return p.config -- nil: enable a site file someone else manages (a2ensite)
 end
 
 function M.load(p, ctx, action)
@@ -113,6 +113,13 @@ end
 
 function M.plan(p, cur, action, ctx)
   local changes, d = {}, nil
+  if action == "enable" and p.want == nil then
+    if not cur.exists and not ctx.why_run then
+      errors.converge(string.format("%s does not exist and no config was given (port, source or config)", cur.avail))
+    end
+    if not cur.enabled_link then changes[1] = "enable" end
+    return changes
+  end
   if action == "enable" or action == "create" then
     if not cur.exists then
       if not ctx.why_run then apache.check_conf_dir(p.conf_dir) end
@@ -157,10 +164,10 @@ function M.apply(p, cur, action, changes, ctx)
     return info
   end
   apache.check_conf_dir(p.conf_dir)
-  if cur.exists and cur.content ~= p.want then
+  if p.want ~= nil and cur.exists and cur.content ~= p.want then
     info.backup = backup.save(ctx.backup_dir, cur.avail, ctx.backups)
   end
-  if cur.content ~= p.want then
+  if p.want ~= nil and cur.content ~= p.want then
     local ok, err = sys.write(cur.avail, p.want, 420 --[[0644]], nil, nil, true)
     if not ok then errors.converge(err) end
   end

@@ -1,0 +1,25 @@
+-- cc_site: a rewrite-heavy Apache site deployed from a config TEMPLATE with
+-- ${name} placeholders (${port} ${host} ${dir} ${proto} ${logdir}: the
+-- convention of the creativecommons.org config) and a docroot directory.
+-- "example" means the small example site shipped in this cookbook
+-- (files/example/): point these at another site, e.g. the creativecommons.org
+-- fixture, with --attr cc_site.template=... --attr cc_site.docroot_source=...
+default.cc_site.template = "example"
+default.cc_site.docroot_source = "example"
+default.cc_site.port = 8080
+default.cc_site.server_name = "localhost"
+-- http or https. With https a self-signed certificate is generated for
+-- server_name where the config's SSLCertificateFile points.
+default.cc_site.proto = "http"
+-- Listen on this address only ("127.0.0.1"); "" listens on all.
+default.cc_site.bind = ""
+default.cc_site.dir = "/srv/cc_site"
+default.cc_site.site_name = "cc_site"
+default.cc_site.modules = { "rewrite", "headers", "alias", "mime", "dir" }
+-- Redirects written as data (rewrite_redirects rules), included by the
+-- example site's config from ${dir}/redirects.conf.
+default.cc_site.redirects = {
+  { "/old-about", "/about/", 301 },
+  { "/blog", "https://blog.example.org/", 302, trailing_slash = "optional" },
+  { "/retired", nil, 410 },
+}

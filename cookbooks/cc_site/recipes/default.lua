@@ -1,0 +1,122 @@
+-- cc_site: deploy a rewrite-heavy site from a ${placeholder} config
+-- template and a docroot (see attributes/default.lua and docs/apache.md).
+--
+-- What a 2010s config needs that a Debian 12 test node lacks is handled
+-- here, visibly, in the generated file (each change carries a "# ccchef:"
+-- comment) and never by deleting rewrite rules:
+--   * php_flag / php_value need mod_php: each is wrapped in
+--     <IfModule php_module>, so it applies where PHP is installed and is
+--     inert elsewhere;
+--   * SSL: with proto = "https" a self-signed certificate is generated at
+--     the SSLCertificateFile/KeyFile paths the config names, and an
+--     SSLCACertificateFile that does not exist on the node is commented
+--     out; with proto = "http" the SSL directives are commented out.
+include_recipe "apache2"
+
+local cc = node.cc_site
+local a = node.apache2
+local inst = a.instance
+local conf_dir = inst and ("/etc/apache2-" .. inst) or "/etc/apache2"
+local service_name = inst and (node.init == "systemd" and ("apache2@" .. inst) or ("apache2-" .. inst))
+  or "apache2"
+local logdir = "/var/log/apache2" .. (inst and ("-" .. inst) or "")
+local https = cc.proto == "https"
+if cc.proto ~= "http" and cc.proto ~= "https" then
+  error("cc_site.proto must be http or https, got " .. tostring(cc.proto))
+end
+
+local template_path = cc.template == "example" and cookbook_path("files/example/site.conf") or cc.template
+local docroot_source = cc.docroot_source == "example" and cookbook_path("files/example/docroot") or cc.docroot_source
+
+-- ${name} -> value; an unknown placeholder is an error naming its line.
+local values = {
+  port = tostring(cc.port), host = cc.server_name, dir = cc.dir, proto = cc.proto, logdir = logdir,
+}
+local source = read_file(template_path)
+local lines, ssl_files = {}, {}
+local n = 0
+for line in (source .. (source:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)\n") do
+  n = n + 1
+  line = line:gsub("%${([%w_]+)}", function(name)
+    local v = values[name]
+    if v == nil then
+      error(string.format("%s:%d: unknown placeholder ${%s} (known: dir, host, logdir, port, proto)",
+        template_path, n, name))
+    end
+    return v
+  end)
+  local indent, directive, arg = line:match("^(%s*)([%w_]+)%s+(.-)%s*$")
+  if directive and directive:match("^php_") then
+    line = indent .. "<IfModule php_module> # ccchef: PHP settings apply only where mod_php is loaded\n"
+      .. indent .. "    " .. line:gsub("^%s*", "") .. "\n" .. indent .. "</IfModule>"
+  elseif directive and directive:match("^SSL") then
+    if not https then
+      line = indent .. "# ccchef: disabled (cc_site.proto is http): " .. line:gsub("^%s*", "")
+    elseif directive == "SSLCertificateFile" or directive == "SSLCertificateKeyFile" then
+      ssl_files[directive] = arg
+    elseif directive == "SSLCACertificateFile" and not pcall(read_file, arg) then
+      line = indent .. "# ccchef: disabled (this CA bundle is not on the node; the certificate is self-signed): "
+        .. line:gsub("^%s*", "")
+    end
+  end
+  lines[#lines + 1] = line
+end
+local config = "# Managed by ccchef (cookbook cc_site) from " .. template_path .. "\n"
+  .. table.concat(lines, "\n") .. "\n"
+if https and not config:find("SSLEngine%s+on") then
+  error(template_path .. ": cc_site.proto is https but the config has no SSLEngine on")
+end
+
+directory(cc.dir) { mode = "0755", recursive = true }
+remote_directory(cc.dir .. "/docroot") { source = docroot_source, purge = true }
+
+rewrite_redirects "cc_site" {
+  path = cc.dir .. "/redirects.conf",
+  rules = cc.redirects,
+  notifies = { "reload", "service[" .. service_name .. "]" },
+}
+
+if https then
+  local crt = ssl_files.SSLCertificateFile or ("/etc/ssl/private/" .. cc.server_name .. ".crt")
+  local key = ssl_files.SSLCertificateKeyFile or crt:gsub("%.crt$", ".key")
+  execute("self-signed certificate for " .. cc.server_name) {
+    command = string.format(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj '/CN=%s' -keyout '%s' -out '%s' 2>&1 && chmod 0600 '%s'",
+      cc.server_name, key, crt, key),
+    creates = crt,
+  }
+end
+
+-- The site's port: ports.conf (apache2.listen) may not have it.
+local listen = (cc.bind ~= "" and (cc.bind .. ":") or "") .. tostring(cc.port)
+local listed = false
+for _, l in ipairs(a.listen) do
+  if tostring(l) == listen or tostring(l) == tostring(cc.port) then listed = true end
+end
+file(conf_dir .. "/conf-available/" .. cc.site_name .. "-listen.conf") {
+  content = listed and "# Managed by ccchef: port " .. listen .. " is in ports.conf\n"
+    or ("# Managed by ccchef (cookbook cc_site)\nListen " .. listen .. "\n"),
+  notifies = { "restart", "service[" .. service_name .. "]" },
+}
+link(conf_dir .. "/conf-enabled/" .. cc.site_name .. "-listen.conf") {
+  to = "../conf-available/" .. cc.site_name .. "-listen.conf",
+}
+
+-- Modules the apache2 recipe does not already enable.
+local enabled = {}
+for _, m in ipairs(a.modules) do enabled[m] = true end
+local modules = {}
+for _, m in ipairs(cc.modules) do modules[#modules + 1] = m end
+if https then modules[#modules + 1] = "ssl" end
+for _, m in ipairs(modules) do
+  if not enabled[m] then
+    enabled[m] = true
+    apache_module(m) { conf_dir = conf_dir, service = service_name }
+  end
+end
+
+apache_site(cc.site_name) {
+  conf_dir = conf_dir,
+  service = service_name,
+  config = config,
+}

@@ -1,0 +1,149 @@
+-- remote_directory: a directory tree copied from a source directory (the
+-- declaring cookbook's files/NAME, or an absolute path), as Chef's resource
+-- of that name. Files are compared by content and mode and written
+-- atomically; `purge` removes what the source does not have.
+local errors = require("ccchef.errors")
+local fileops = require("ccchef.fileops")
+local sys = require("ccchef.sys")
+local util = require("ccchef.util")
+
+local M = {
+  name = "remote_directory",
+  name_property = "path",
+  properties = {
+    path = { type = "path" },
+    source = { type = "string", required = true },
+    purge = { type = "boolean", default = false },
+    mode = { type = "mode" },        -- directories (default 0755)
+    files_mode = { type = "mode" },  -- files (default: the source file's mode)
+    owner = { type = "principal" },
+    group = { type = "principal" },
+  },
+  actions = { "create", "delete" },
+  default_action = "create",
+}
+
+local function source_dir(p)
+  if util.is_absolute(p.source) then return p.source end
+  local base = p.recipe_dir or "."
+  for _, c in ipairs({ base .. "/files/" .. p.source, base .. "/" .. p.source }) do
+    local st = sys.stat(c)
+    if st and st.type == "directory" then return c end
+  end
+  errors.converge(string.format("source directory %s not found (looked in %s/files/ and %s/)", p.source, base, base))
+end
+
+-- { [relative path] = stat } for a tree, "" being the root.
+local function walk(root, rel, out)
+  local dir = rel == "" and root or (root .. "/" .. rel)
+  for _, name in ipairs(sys.listdir(dir) or {}) do
+    local r = rel == "" and name or (rel .. "/" .. name)
+    local st = sys.stat(root .. "/" .. r)
+    if st then
+      out[r] = st
+      if st.type == "directory" then walk(root, r, out) end
+    end
+  end
+  return out
+end
+
+function M.load(p, ctx, action)
+  local cur = { exists = sys.stat(p.path) ~= nil }
+  if action == "delete" then return cur end
+  local src = source_dir(p)
+  local st = sys.stat(src)
+  if not st or st.type ~= "directory" then errors.converge(src .. " is not a directory") end
+  cur.src = src
+  cur.source = walk(src, "", {})
+  cur.dest = cur.exists and walk(p.path, "", {}) or {}
+  return cur
+end
+
+function M.plan(p, cur, action, ctx)
+  if action == "delete" then return cur.exists and { "delete tree" } or {} end
+  local todo = { mkdir = {}, write = {}, chmod = {}, remove = {} }
+  cur.todo = todo
+  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  if not cur.exists then
+    fileops.require_parent(p.path, ctx)
+    fileops.assume_created(ctx, p.path)
+  end
+  local rels = util.sorted_keys(cur.source)
+  for _, rel in ipairs(rels) do
+    local s, d = cur.source[rel], cur.dest[rel]
+    local path = p.path .. "/" .. rel
+    if s.type == "directory" then
+      if not d then todo.mkdir[#todo.mkdir + 1] = rel
+      elseif d.type ~= "directory" then errors.converge(path .. " exists and is not a directory") end
+    elseif s.type == "file" then
+      local want_mode = p.files_mode or s.mode
+      local content = sys.read(cur.src .. "/" .. rel)
+      local info = d and sys.lstat(path, content)
+      if not info or info.type ~= "file" or not info.same then
+        todo.write[#todo.write + 1] = { rel = rel, content = content, mode = want_mode }
+      elseif info.mode ~= want_mode or (uid and info.uid ~= uid) or (gid and info.gid ~= gid) then
+        todo.chmod[#todo.chmod + 1] = { rel = rel, mode = want_mode }
+      end
+    end
+  end
+  if p.purge then
+    for _, rel in ipairs(util.sorted_keys(cur.dest)) do
+      if not cur.source[rel] then todo.remove[#todo.remove + 1] = rel end
+    end
+  end
+  local changes = {}
+  if not cur.exists then changes[#changes + 1] = "create" end
+  local function summary(list, verb)
+    if #list == 0 then return end
+    local names = {}
+    for i = 1, math.min(#list, 5) do names[i] = type(list[i]) == "table" and list[i].rel or list[i] end
+    changes[#changes + 1] = string.format("%s %d (%s%s)", verb, #list, table.concat(names, ", "), #list > 5 and ", ..." or "")
+  end
+  summary(todo.mkdir, "mkdir")
+  summary(todo.write, "write")
+  summary(todo.chmod, "chmod")
+  summary(todo.remove, "remove")
+  return changes
+end
+
+local function remove_tree(path)
+  local st = sys.lstat(path)
+  if st and st.type == "directory" then
+    for _, n in ipairs(sys.listdir(path) or {}) do remove_tree(path .. "/" .. n) end
+    local ok, err = sys.rmdir(path)
+    if not ok then errors.converge(err) end
+  elseif st then
+    local ok, err = sys.unlink(path)
+    if not ok then errors.converge(err) end
+  end
+end
+
+function M.apply(p, cur, action, changes, ctx)
+  if action == "delete" then
+    remove_tree(p.path)
+    return
+  end
+  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  local dmode = p.mode or 493 --[[0755]]
+  local function mkdir(path)
+    local ok, err = sys.mkdir(path, dmode)
+    if not ok then errors.converge(err) end
+    if uid or gid then sys.lchown(path, uid, gid) end
+  end
+  if not cur.exists then mkdir(p.path) end
+  for _, rel in ipairs(cur.todo.mkdir) do mkdir(p.path .. "/" .. rel) end
+  for _, w in ipairs(cur.todo.write) do
+    local ok, err = sys.write(p.path .. "/" .. w.rel, w.content, w.mode, uid, gid, true)
+    if not ok then errors.converge(err) end
+  end
+  for _, c in ipairs(cur.todo.chmod) do
+    local path = p.path .. "/" .. c.rel
+    if uid or gid then sys.lchown(path, uid, gid) end
+    local ok, err = sys.chmod(path, c.mode)
+    if not ok then errors.converge(err) end
+  end
+  -- Deepest first, so directories are empty when their turn comes.
+  for i = #cur.todo.remove, 1, -1 do remove_tree(p.path .. "/" .. cur.todo.remove[i]) end
+end
+
+return M
