@@ -153,6 +153,15 @@ function M.recipe_env(run)
   local env = M.base_env()
   for name, unit in pairs(run.types) do env[name] = M.declarator(run, unit) end
   env.node = run.node
+  -- Read-only access to a file, for lazy values that use what an earlier
+  -- resource wrote: content = function() return read_file("/srv/VERSION") end.
+  -- Returns the content, or nil and a message (a missing file is not a bug).
+  env.read_file = function(path)
+    if type(path) ~= "string" then
+      error(string.format("read_file: expected a path, got %s", schema.describe(path)), 2)
+    end
+    return require("ccchef.sys").read(path)
+  end
   for k, v in pairs(run.extra_env or {}) do env[k] = v end
   return setmetatable(env, {
     __index = function(_, key)

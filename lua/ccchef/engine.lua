@@ -132,13 +132,19 @@ local function resolve_props(r)
   local p = {}
   for k, v in pairs(r.props) do
     if r.lazy[k] then
-      local ok, val = pcall(v)
+      local ok, val, why = pcall(v)
+      if ok and val == nil and why ~= nil then
+        -- A function that returned nil, message (read_file of a missing file).
+        errors.converge(string.format("lazy property '%s' returned nil: %s", k, tostring(why)),
+          { lazy = true })
+      end
       if not ok then
-        errors.converge(string.format("lazy property '%s' failed: %s", k, tostring(val)))
+        errors.converge(string.format("lazy property '%s' failed: %s", k, tostring(val)),
+          { lazy = true })
       end
       local checked, err = require("ccchef.schema").check(r.unit.all_properties[k], val)
       if checked == nil then
-        errors.converge(string.format("lazy property '%s': %s", k, err))
+        errors.converge(string.format("lazy property '%s': %s", k, err), { lazy = true })
       end
       v = checked
     end
@@ -180,11 +186,13 @@ end
 -- Apply one action of one resource. Returns the event.
 local function converge_action(run, r, action, via)
   local ctx = run.ctx
+  local resolved = false
   local t0 = sys.now()
   local ev = { event = "resource", type = r.type, name = r.name, resource = r.ref,
     action = action, file = r.file, line = r.line, via = via }
   local ok, err = pcall(function()
     local p = resolve_props(r)
+    resolved = true
     ev.sensitive = p.sensitive or nil
     local skip = guards(p, ctx)
     if skip then
@@ -214,7 +222,12 @@ local function converge_action(run, r, action, via)
     end
     ev.status = "updated"
   end)
-  if not ok then
+  if not ok and not resolved and ctx.why_run and run.would_change and errors.is(err) and err.lazy then
+    -- Under why-run a lazy value may read what an earlier resource would
+    -- have written: its value is unknown, which is not a failure.
+    ev.status = "would-update"
+    ev.changes = { "unknown until the changes before it are made (" .. err.message .. ")" }
+  elseif not ok then
     local e = errors.wrap(err, "converge")
     ev.status = "failed"
     ev.error = e.message
@@ -228,11 +241,13 @@ end
 
 local converge_resource
 
-local function queue_delayed(run, action, target, from)
+-- from: the notifying resource; via: how the report names the cause.
+local function queue_delayed(run, action, target, from, via)
   local key = action .. " " .. target.ref
   if run.delayed_seen[key] then return end
   run.delayed_seen[key] = true
-  run.delayed[#run.delayed + 1] = { action = action, target = target, from = from, key = key }
+  run.delayed[#run.delayed + 1] = { action = action, target = target, from = from, key = key,
+    via = via or (from .. " (delayed)") }
 end
 
 -- Returns false when the run must stop.
@@ -242,6 +257,7 @@ converge_resource = function(run, r, actions, via)
     record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
     local changed = ev.status == "updated" or ev.status == "would-update"
+    if changed then run.would_change = true end
     if changed and #r.notify_list > 0 then
       ev.notifications = {}
       for _, n in ipairs(r.notify_list) do
@@ -284,7 +300,8 @@ local function replay_pending(run)
       run.reporter:message("info", string.format(
         "replaying %s %s, left pending by a failed run (from %s)", n.action, n.ref,
         tostring(n.from)))
-      queue_delayed(run, n.action, target, "pending: " .. tostring(n.from))
+      queue_delayed(run, n.action, target, tostring(n.from),
+        tostring(n.from) .. " in an earlier run that failed")
     else
       run.reporter:message("warn", string.format(
         "dropping pending notification %s %s: that resource is not in this run", n.action, n.ref))
@@ -320,7 +337,7 @@ function M.converge(run)
   while ok and i <= #run.delayed do
     local d = run.delayed[i]
     i = i + 1
-    if not converge_resource(run, d.target, { d.action }, d.from .. " (delayed)") then
+    if not converge_resource(run, d.target, { d.action }, d.via) then
       ok = false
       i = i - 1 -- the failed one stays pending too
     end
@@ -332,7 +349,8 @@ function M.converge(run)
     if #pending > 0 then
       for _, n in ipairs(pending) do
         reporter:message("warn", string.format(
-          "run failed with %s %s pending; it is saved and will run on the next run", n.action, n.ref))
+          "the run failed before %s could %s (notified by %s); saved in %s, it will fire on the next run",
+          n.ref, n.action, tostring(n.from), state.pending_path(o.state_dir)))
       end
     end
   end

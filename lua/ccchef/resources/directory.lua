@@ -42,7 +42,11 @@ function M.plan(p, cur, action, ctx)
       errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
     end
     local changes = { "create" }
-    if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
+    if p.mode then changes[#changes + 1] = "mode " .. util.format_mode(p.mode) end
+    -- Resolve owner and group now: an unknown name must fail before the
+    -- directory is made, not leave it behind half-configured.
+    if fileops.uid(ctx, p.owner) then changes[#changes + 1] = "owner " .. tostring(p.owner) end
+    if fileops.gid(ctx, p.group) then changes[#changes + 1] = "group " .. tostring(p.group) end
     return changes
   end
   if cur.type ~= "directory" then

@@ -32,7 +32,10 @@ end
 
 function M.plan(p, cur)
   if cur.created then return {} end
-  return { "run `" .. (p.sensitive and "(sensitive)" or p.command) .. "`" }
+  -- Name the command only when the resource's name does not already say it.
+  if p.sensitive then return { "run (sensitive command)" } end
+  if p.command == p.name then return { "run" } end
+  return { "run `" .. p.command .. "`" }
 end
 
 function M.apply(p, cur, action, changes, ctx)
