@@ -119,7 +119,7 @@ assert_err "$T/unclosed.lua:3: template[$T/unclosed.out]: $T/templates/unclosed.
 # Syntax errors in the Lua inside tags: a broken expression on line 2, a
 # stray `end` on line 4.
 bad_recipe lua_expr $'a\nport {{ port + }}\nb\n' '{ port = 1 }'
-assert_err "$T/lua_expr.lua:3: template[$T/lua_expr.out]: $T/templates/lua_expr.tmpl:2: unexpected symbol"
+assert_err "$T/lua_expr.lua:3: template[$T/lua_expr.out]: $T/templates/lua_expr.tmpl:2: bad expression {{ port + }}: unexpected symbol"
 bad_recipe lua_end $'a\n{% if x then %}\nb\n{% end %}{% end %}\n' '{ x = 1 }'
 assert_err "$T/lua_end.lua:3: template[$T/lua_end.out]: $T/templates/lua_end.tmpl:4:"
 
