@@ -47,6 +47,9 @@ function M.apply(p, cur, action, changes, ctx)
     prefix = ctx.stream_prefix,
   }
   if p.user ~= nil then
+    if type(p.user) == "string" and not sys.user(p.user) then
+      errors.converge(string.format("user '%s' does not exist", p.user))
+    end
     opts.uid = fileops.uid(ctx, p.user)
     local u = sys.user(opts.uid)
     opts.gid = p.group ~= nil and fileops.gid(ctx, p.group) or (u and u.gid) or 0
