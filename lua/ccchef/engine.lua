@@ -155,10 +155,10 @@ local function resolve_props(r)
   return p
 end
 
-local function run_guard(guard, ctx)
+local function run_guard(guard, ctx, name)
   if type(guard) == "function" then
     local ok, v = pcall(guard)
-    if not ok then errors.converge("guard failed: " .. tostring(v)) end
+    if not ok then errors.converge(name .. " raised an error: " .. tostring(v)) end
     return v and true or false
   end
   local res, err = proc.run(guard, { timeout = ctx.command_timeout })
@@ -168,10 +168,10 @@ end
 
 -- nil to go ahead, or the reason to skip.
 local function guards(p, ctx)
-  if p.only_if ~= nil and not run_guard(p.only_if, ctx) then
+  if p.only_if ~= nil and not run_guard(p.only_if, ctx, "only_if") then
     return type(p.only_if) == "string" and ("only_if `" .. p.only_if .. "` failed") or "only_if was false"
   end
-  if p.not_if ~= nil and run_guard(p.not_if, ctx) then
+  if p.not_if ~= nil and run_guard(p.not_if, ctx, "not_if") then
     return type(p.not_if) == "string" and ("not_if `" .. p.not_if .. "` succeeded") or "not_if was true"
   end
   return nil
