@@ -186,13 +186,11 @@ end
 -- Apply one action of one resource. Returns the event.
 local function converge_action(run, r, action, via)
   local ctx = run.ctx
-  local resolved = false
   local t0 = sys.now()
   local ev = { event = "resource", type = r.type, name = r.name, resource = r.ref,
     action = action, file = r.file, line = r.line, via = via }
   local ok, err = pcall(function()
     local p = resolve_props(r)
-    resolved = true
     ev.sensitive = p.sensitive or nil
     local skip = guards(p, ctx)
     if skip then
@@ -222,9 +220,10 @@ local function converge_action(run, r, action, via)
     end
     ev.status = "updated"
   end)
-  if not ok and not resolved and ctx.why_run and run.would_change and errors.is(err) and err.lazy then
+  if not ok and ctx.why_run and run.would_change and errors.is(err) and err.lazy then
     -- Under why-run a lazy value may read what an earlier resource would
-    -- have written: its value is unknown, which is not a failure.
+    -- have written: its value is unknown, which is not a failure. (Units
+    -- flag errors that come from lazy values with `lazy = true`.)
     ev.status = "would-update"
     ev.changes = { "unknown until the changes before it are made (" .. err.message .. ")" }
   elseif not ok then
