@@ -136,6 +136,7 @@ execute "quiet" { command = "echo quiet-output | tr a-z A-Z" }
 LUA
 apply "$T/stream.lua"
 assert_code 0 "live_stream"
+assert_err "  output of execute[streamed]:"
 assert_err "    | line one"
 assert_err "    | line two"
 assert_not_out "QUIET-OUTPUT"

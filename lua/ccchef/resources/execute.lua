@@ -63,6 +63,11 @@ function M.apply(p, cur, action, changes, ctx)
     opts.uid = sys.geteuid()
     opts.gid = fileops.gid(ctx, p.group)
   end
+  if opts.stream then
+    -- Streamed lines come before the resource's report line: say whose they are.
+    io.stdout:flush()
+    io.stderr:write(string.format("  output of execute[%s]:\n", p.name))
+  end
   local res, err = proc.run(p.command, opts)
   if not res then errors.converge("command could not start: " .. err) end
   if res.timed_out then
