@@ -75,9 +75,26 @@ function M.apply_attributes(path, p, cur, ctx)
   end
 end
 
-function M.require_parent(path)
+-- Why-run creates nothing, so a resource after `directory "/srv/app"` would
+-- find its parent missing and report a failure the real run would not
+-- have. Directories a why-run plans to create are remembered in ctx.cache.
+function M.plan_directory(ctx, path, recursive)
+  if not (ctx and ctx.why_run) then return end
+  repeat
+    ctx.cache["planned-dir:" .. path] = true
+    path = util.dirname(path)
+  until not recursive or path == "/" or sys.stat(path)
+end
+
+function M.planned_directory(ctx, path)
+  return ctx ~= nil and ctx.why_run and ctx.cache["planned-dir:" .. path] == true
+end
+
+-- ctx is optional: with it, a parent a why-run plans to create counts.
+function M.require_parent(path, ctx)
   local parent = util.dirname(path)
   local st = sys.stat(parent)
+  if not st and M.planned_directory(ctx, parent) then return end
   if not st then
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent))
   elseif st.type ~= "directory" then
@@ -110,7 +127,7 @@ function M.plan_content(p, cur, want, action, ctx)
     return changes
   end
   if not cur.exists then
-    M.require_parent(p.path)
+    M.require_parent(p.path, ctx)
     changes[1] = "create"
     if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
     local d = want and not p.sensitive and diff.unified("", want, "/dev/null", p.path) or nil

@@ -49,6 +49,36 @@ assert_summary 1 0
 assert_mode "$T/a/b/c" 750
 assert_eq "$(stat -c %U:%G "$T/a/b/c")" "nobody:nogroup" "owner repaired"
 
+# why-run on a fresh tree declared level by level: each directory's parent
+# is one the run would create first, which is not a failure (the real run
+# would succeed); a file whose directory nobody creates still fails.
+cat >"$T/nested.lua" <<LUA
+directory "$T/n1" { }
+directory "$T/n1/n2" { mode = "0700" }
+file "$T/n1/n2/f" { content = "x\n" }
+link "$T/n1/l" { to = "n2" }
+directory "$T/r1/r2/r3" { recursive = true }
+file "$T/r1/r2/f" { content = "y\n" }
+LUA
+apply -n "$T/nested.lua"
+assert_code 0 "why-run of nested directories"
+assert_out "would-update directory[$T/n1/n2]: create, mode 0700"
+assert_out "would-update file[$T/n1/n2/f]: create"
+assert_out "would-update link[$T/n1/l]"
+assert_out "would-update file[$T/r1/r2/f]: create"
+assert_summary 6 0
+assert_no_file "$T/n1"
+assert_no_file "$T/r1"
+apply "$T/nested.lua"
+assert_summary 6 0
+assert_content "$T/n1/n2/f" "x"
+apply "$T/nested.lua"
+assert_summary 0 0
+echo "file \"$T/nobody-makes/f\" { content = \"z\" }" >"$T/orphan.lua"
+apply -n "$T/orphan.lua"
+assert_code 1 "why-run, no directory declared"
+assert_out "parent directory $T/nobody-makes does not exist"
+
 # Delete: a non-empty tree needs recursive = true.
 echo data >"$T/a/b/c/file"
 cat >"$T/del.lua" <<LUA

@@ -50,7 +50,7 @@ function M.plan(p, cur, action, ctx)
     return { "delete" }
   end
   if not cur.exists then
-    fileops.require_parent(p.path)
+    fileops.require_parent(p.path, ctx)
     return { "create -> " .. p.to }
   end
   if cur.type ~= "link" then
