@@ -46,6 +46,19 @@ function M.gid(ctx, group)
   return v
 end
 
+-- An id as a name for messages ("owner root -> nobody"), the number when
+-- the id has no name.
+local function id_name(ctx, id, lookup, kind)
+  local key = kind .. "#" .. id
+  local v = ctx.cache[key]
+  if v == nil then
+    local e = lookup(id)
+    v = e and e.name or tostring(id)
+    ctx.cache[key] = v
+  end
+  return v
+end
+
 -- Changes to mode/owner/group of an existing path (cur from sys.lstat).
 function M.plan_attributes(p, cur, ctx, changes)
   if p.mode and cur.mode ~= p.mode then
@@ -53,10 +66,12 @@ function M.plan_attributes(p, cur, ctx, changes)
   end
   local uid, gid = M.uid(ctx, p.owner), M.gid(ctx, p.group)
   if uid and cur.uid ~= uid then
-    changes[#changes + 1] = string.format("owner %d -> %s", cur.uid, tostring(p.owner))
+    changes[#changes + 1] = string.format("owner %s -> %s", id_name(ctx, cur.uid, sys.user, "u"),
+      tostring(p.owner))
   end
   if gid and cur.gid ~= gid then
-    changes[#changes + 1] = string.format("group %d -> %s", cur.gid, tostring(p.group))
+    changes[#changes + 1] = string.format("group %s -> %s", id_name(ctx, cur.gid, sys.group, "g"),
+      tostring(p.group))
   end
   return changes
 end
