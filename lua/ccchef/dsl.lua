@@ -169,14 +169,16 @@ local SAFE = {
   "math", "utf8",
 }
 
--- read_file(path): a file's content at compile time (e.g. a config template
--- kept outside the kitchen). Relative paths are relative to the working
--- directory. Reading only: recipes never write outside resources.
+-- read_file(path): read-only access to a file, e.g. a config template kept
+-- outside the kitchen, or in a lazy value what an earlier resource wrote:
+-- content = function() return read_file("/srv/VERSION") end. Returns the
+-- content, or nil and a message (a missing file is not a bug). Relative
+-- paths are relative to the working directory.
 local function read_file(path)
-  if type(path) ~= "string" then error("read_file needs a path string", 2) end
-  local text, err = require("ccchef.sys").read(path)
-  if not text then error("read_file: " .. err, 2) end
-  return text
+  if type(path) ~= "string" then
+    error(string.format("read_file: expected a path, got %s", schema.describe(path)), 2)
+  end
+  return require("ccchef.sys").read(path)
 end
 
 function M.base_env()

@@ -178,13 +178,19 @@ local function resolve_props(r)
   local p = {}
   for k, v in pairs(r.props) do
     if r.lazy[k] then
-      local ok, val = pcall(v)
+      local ok, val, why = pcall(v)
+      if ok and val == nil and why ~= nil then
+        -- A function that returned nil, message (read_file of a missing file).
+        errors.converge(string.format("lazy property '%s' returned nil: %s", k, tostring(why)),
+          { lazy = true })
+      end
       if not ok then
-        errors.converge(string.format("lazy property '%s' failed: %s", k, tostring(val)))
+        errors.converge(string.format("lazy property '%s' failed: %s", k, tostring(val)),
+          { lazy = true })
       end
       local checked, err = require("ccchef.schema").check(r.unit.all_properties[k], val)
       if checked == nil then
-        errors.converge(string.format("lazy property '%s': %s", k, err))
+        errors.converge(string.format("lazy property '%s': %s", k, err), { lazy = true })
       end
       v = checked
     end
@@ -195,10 +201,10 @@ local function resolve_props(r)
   return p
 end
 
-local function run_guard(guard, ctx)
+local function run_guard(guard, ctx, name)
   if type(guard) == "function" then
     local ok, v = pcall(guard)
-    if not ok then errors.converge("guard failed: " .. tostring(v)) end
+    if not ok then errors.converge(name .. " raised an error: " .. tostring(v)) end
     return v and true or false
   end
   local res, err = proc.run(guard, { timeout = ctx.command_timeout })
@@ -208,10 +214,10 @@ end
 
 -- nil to go ahead, or the reason to skip.
 local function guards(p, ctx)
-  if p.only_if ~= nil and not run_guard(p.only_if, ctx) then
+  if p.only_if ~= nil and not run_guard(p.only_if, ctx, "only_if") then
     return type(p.only_if) == "string" and ("only_if `" .. p.only_if .. "` failed") or "only_if was false"
   end
-  if p.not_if ~= nil and run_guard(p.not_if, ctx) then
+  if p.not_if ~= nil and run_guard(p.not_if, ctx, "not_if") then
     return type(p.not_if) == "string" and ("not_if `" .. p.not_if .. "` succeeded") or "not_if was true"
   end
   return nil
@@ -271,7 +277,13 @@ local function converge_action(run, r, action, via)
     end
     ev.status = "updated"
   end)
-  if not ok then
+  if not ok and ctx.why_run and run.would_change and errors.is(err) and err.lazy then
+    -- Under why-run a lazy value may read what an earlier resource would
+    -- have written: its value is unknown, which is not a failure. (Units
+    -- flag errors that come from lazy values with `lazy = true`.)
+    ev.status = "would-update"
+    ev.changes = { "unknown until the changes before it are made (" .. err.message .. ")" }
+  elseif not ok then
     local e = errors.wrap(err, "converge")
     ev.status = "failed"
     -- Errors from inside a custom resource carry their own location.
@@ -319,11 +331,13 @@ local function prefetch_group(run, index)
   if ok then run.prefetch = { members = members, data = data } end
 end
 
-local function queue_delayed(run, action, target, from)
+-- from: the notifying resource; via: how the report names the cause.
+local function queue_delayed(run, action, target, from, via)
   local key = action .. " " .. target.ref
   if run.delayed_seen[key] then return end
   run.delayed_seen[key] = true
-  run.delayed[#run.delayed + 1] = { action = action, target = target, from = from, key = key }
+  run.delayed[#run.delayed + 1] = { action = action, target = target, from = from, key = key,
+    via = via or (from .. " (delayed)") }
 end
 
 -- Returns false when the run must stop.
@@ -333,6 +347,7 @@ converge_resource = function(run, r, actions, via)
     record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
     local changed = ev.status == "updated" or ev.status == "would-update"
+    if changed then run.would_change = true end
     if changed and #r.notify_list > 0 then
       ev.notifications = {}
       for _, n in ipairs(r.notify_list) do
@@ -375,7 +390,8 @@ local function replay_pending(run)
       run.reporter:message("info", string.format(
         "replaying %s %s, left pending by a failed run (from %s)", n.action, n.ref,
         tostring(n.from)))
-      queue_delayed(run, n.action, target, "pending: " .. tostring(n.from))
+      queue_delayed(run, n.action, target, tostring(n.from),
+        tostring(n.from) .. " in an earlier run that failed")
     else
       run.reporter:message("warn", string.format(
         "dropping pending notification %s %s: that resource is not in this run", n.action, n.ref))
@@ -444,7 +460,7 @@ function M.converge(run)
   while ok and i <= #run.delayed do
     local d = run.delayed[i]
     i = i + 1
-    if not converge_resource(run, d.target, { d.action }, d.from .. " (delayed)") then
+    if not converge_resource(run, d.target, { d.action }, d.via) then
       ok = false
       i = i - 1 -- the failed one stays pending too
     end
@@ -456,7 +472,8 @@ function M.converge(run)
     if #pending > 0 then
       for _, n in ipairs(pending) do
         reporter:message("warn", string.format(
-          "run failed with %s %s pending; it is saved and will run on the next run", n.action, n.ref))
+          "the run failed before %s could %s (notified by %s); saved in %s, it will fire on the next run",
+          n.ref, n.action, tostring(n.from), state.pending_path(o.state_dir)))
       end
     end
   end

@@ -46,6 +46,19 @@ function M.gid(ctx, group)
   return v
 end
 
+-- An id as a name for messages ("owner root -> nobody"), the number when
+-- the id has no name.
+local function id_name(ctx, id, lookup, kind)
+  local key = kind .. "#" .. id
+  local v = ctx.cache[key]
+  if v == nil then
+    local e = lookup(id)
+    v = e and e.name or tostring(id)
+    ctx.cache[key] = v
+  end
+  return v
+end
+
 -- Changes to mode/owner/group of an existing path (cur from sys.lstat).
 function M.plan_attributes(p, cur, ctx, changes)
   if p.mode and cur.mode ~= p.mode then
@@ -53,10 +66,12 @@ function M.plan_attributes(p, cur, ctx, changes)
   end
   local uid, gid = M.uid(ctx, p.owner), M.gid(ctx, p.group)
   if uid and cur.uid ~= uid then
-    changes[#changes + 1] = string.format("owner %d -> %s", cur.uid, tostring(p.owner))
+    changes[#changes + 1] = string.format("owner %s -> %s", id_name(ctx, cur.uid, sys.user, "u"),
+      tostring(p.owner))
   end
   if gid and cur.gid ~= gid then
-    changes[#changes + 1] = string.format("group %d -> %s", cur.gid, tostring(p.group))
+    changes[#changes + 1] = string.format("group %s -> %s", id_name(ctx, cur.gid, sys.group, "g"),
+      tostring(p.group))
   end
   return changes
 end
@@ -75,22 +90,26 @@ function M.apply_attributes(path, p, cur, ctx)
   end
 end
 
--- Under why-run nothing is created, so a resource whose directory an
--- earlier resource would create cannot find it. Units record what they
--- would create; a missing parent recorded here is assumed, as Chef does.
-function M.assume_created(ctx, path)
-  if ctx.why_run then
-    ctx.cache.assumed = ctx.cache.assumed or {}
-    ctx.cache.assumed[path] = true
-  end
+-- Why-run creates nothing, so a resource after `directory "/srv/app"` would
+-- find its parent missing and report a failure the real run would not
+-- have. Directories a why-run plans to create are remembered in ctx.cache.
+function M.plan_directory(ctx, path, recursive)
+  if not (ctx and ctx.why_run) then return end
+  repeat
+    ctx.cache["planned-dir:" .. path] = true
+    path = util.dirname(path)
+  until not recursive or path == "/" or sys.stat(path)
 end
 
+function M.planned_directory(ctx, path)
+  return ctx ~= nil and ctx.why_run and ctx.cache["planned-dir:" .. path] == true
+end
+
+-- ctx is optional: with it, a parent a why-run plans to create counts.
 function M.require_parent(path, ctx)
   local parent = util.dirname(path)
   local st = sys.stat(parent)
-  if not st and ctx and ctx.why_run and ctx.cache.assumed and ctx.cache.assumed[parent] then
-    return
-  end
+  if not st and M.planned_directory(ctx, parent) then return end
   if not st then
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent))
   elseif st.type ~= "directory" then
@@ -124,7 +143,6 @@ function M.plan_content(p, cur, want, action, ctx)
   end
   if not cur.exists then
     M.require_parent(p.path, ctx)
-    M.assume_created(ctx, p.path)
     changes[1] = "create"
     if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
     local d = want and not p.sensitive and diff.unified("", want, "/dev/null", p.path) or nil

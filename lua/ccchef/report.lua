@@ -56,7 +56,9 @@ function Human:resource(ev)
   -- reported first: the custom resource's own line follows with the total).
   local lead = ev.parent and "    " or "  "
   local line = string.format("%s%s %s", lead, self:paint(s, string.format("%-12s", label)), ev.resource)
-  if ev.action and (ev.action ~= "create" and ev.action ~= "run" or ev.via) then
+  -- The usual actions go without saying; others (delete, restart...) are
+  -- named, also when a notification asked for them.
+  if ev.action and ev.action ~= "create" and ev.action ~= "run" then
     line = line .. " " .. ev.action
   end
   if ev.changes and #ev.changes > 0 then line = line .. ": " .. table.concat(ev.changes, ", ") end
@@ -74,9 +76,9 @@ function Human:resource(ev)
     if ev.output:sub(-1) ~= "\n" then out[#out + 1] = "\n" end
   end
   for _, n in ipairs(ev.notifications or {}) do
-    out[#out + 1] = string.format("      %s %s %s%s\n",
+    out[#out + 1] = string.format("      %s %s to %s %s\n",
       s == "would-update" and "would notify" or "notifies", n.resource, n.action,
-      n.timing == "immediately" and " (immediately)" or " (at end of run)")
+      n.timing == "immediately" and "immediately" or "at the end of the run")
   end
   self.out:write(table.concat(out))
 end

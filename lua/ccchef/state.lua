@@ -31,6 +31,7 @@ end
 local function pending_path(dir)
   return dir .. "/pending-notifications.lua"
 end
+M.pending_path = pending_path
 
 -- { { action=, ref=, from=, queued_at= }, ... } or {}
 function M.load_pending(dir)

@@ -76,6 +76,13 @@ function M.translate(src, name)
       local kept = select(2, text:gsub("\n", ""))
       parts[#parts + 1] = string.rep("\n", raw_newlines - kept)
     elseif c.kind == "{" then
+      -- Check the expression alone, so the message quotes the user's text
+      -- rather than the code it is wrapped in.
+      local _, perr = load("return " .. c.content, "=expr", "t")
+      if perr then
+        return nil, string.format("%s:%d: bad expression {{%s}}: %s", name, c.line, c.content,
+          (perr:gsub("^expr:%d+: ", "")))
+      end
       parts[#parts + 1] = "_o(_s((" .. c.content .. "), " .. string.format("%q", c.content) .. ")) "
     elseif c.kind == "%" then
       parts[#parts + 1] = c.content .. " "

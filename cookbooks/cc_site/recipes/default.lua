@@ -32,7 +32,7 @@ local docroot_source = cc.docroot_source == "example" and cookbook_path("files/e
 local values = {
   port = tostring(cc.port), host = cc.server_name, dir = cc.dir, proto = cc.proto, logdir = logdir,
 }
-local source = read_file(template_path)
+local source = assert(read_file(template_path))
 local lines, ssl_files = {}, {}
 local n = 0
 for line in (source .. (source:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)\n") do
@@ -54,7 +54,7 @@ for line in (source .. (source:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)
       line = indent .. "# ccchef: disabled (cc_site.proto is http): " .. line:gsub("^%s*", "")
     elseif directive == "SSLCertificateFile" or directive == "SSLCertificateKeyFile" then
       ssl_files[directive] = arg
-    elseif directive == "SSLCACertificateFile" and not pcall(read_file, arg) then
+    elseif directive == "SSLCACertificateFile" and not read_file(arg) then
       line = indent .. "# ccchef: disabled (this CA bundle is not on the node; the certificate is self-signed): "
         .. line:gsub("^%s*", "")
     end

@@ -38,13 +38,16 @@ function M.plan(p, cur, action, ctx)
   end
   if not cur.exists then
     local parent = util.dirname(p.path)
-    local assumed = ctx.why_run and ctx.cache.assumed and ctx.cache.assumed[parent]
-    fileops.assume_created(ctx, p.path)
-    if not p.recursive and not assumed and not sys.stat(parent) then
+    if not p.recursive and not sys.stat(parent) and not fileops.planned_directory(ctx, parent) then
       errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
     end
     local changes = { "create" }
-    if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
+    if p.mode then changes[#changes + 1] = "mode " .. util.format_mode(p.mode) end
+    -- Resolve owner and group now: an unknown name must fail before the
+    -- directory is made, not leave it behind half-configured.
+    if fileops.uid(ctx, p.owner) then changes[#changes + 1] = "owner " .. tostring(p.owner) end
+    if fileops.gid(ctx, p.group) then changes[#changes + 1] = "group " .. tostring(p.group) end
+    fileops.plan_directory(ctx, p.path, p.recursive)
     return changes
   end
   if cur.type ~= "directory" then

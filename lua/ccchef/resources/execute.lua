@@ -32,7 +32,10 @@ end
 
 function M.plan(p, cur)
   if cur.created then return {} end
-  return { "run `" .. (p.sensitive and "(sensitive)" or p.command) .. "`" }
+  -- Name the command only when the resource's name does not already say it.
+  if p.sensitive then return { "run (sensitive command)" } end
+  if p.command == p.name then return { "run" } end
+  return { "run `" .. p.command .. "`" }
 end
 
 function M.apply(p, cur, action, changes, ctx)
@@ -44,6 +47,9 @@ function M.apply(p, cur, action, changes, ctx)
     prefix = ctx.stream_prefix,
   }
   if p.user ~= nil then
+    if type(p.user) == "string" and not sys.user(p.user) then
+      errors.converge(string.format("user '%s' does not exist", p.user))
+    end
     opts.uid = fileops.uid(ctx, p.user)
     local u = sys.user(opts.uid)
     opts.gid = p.group ~= nil and fileops.gid(ctx, p.group) or (u and u.gid) or 0
@@ -56,6 +62,11 @@ function M.apply(p, cur, action, changes, ctx)
   elseif p.group ~= nil then
     opts.uid = sys.geteuid()
     opts.gid = fileops.gid(ctx, p.group)
+  end
+  if opts.stream then
+    -- Streamed lines come before the resource's report line: say whose they are.
+    io.stdout:flush()
+    io.stderr:write(string.format("  output of execute[%s]:\n", p.name))
   end
   local res, err = proc.run(p.command, opts)
   if not res then errors.converge("command could not start: " .. err) end

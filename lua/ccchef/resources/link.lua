@@ -11,7 +11,7 @@ local M = {
   name_property = "path",
   properties = {
     path = { type = "path" },
-    to = { type = "string", required = true },
+    to = { type = "string" },
     link_type = { type = "string", default = "symbolic", one_of = { "symbolic" } },
     owner = { type = "principal" },
     group = { type = "principal" },
@@ -21,7 +21,14 @@ local M = {
   default_action = "create",
 }
 
-function M.validate(p)
+-- `to` is required unless the link is only ever deleted (a notification
+-- may ask a resource with action "nothing" to create).
+function M.validate(p, r)
+  local only_delete = true
+  for _, a in ipairs(r.actions) do
+    if a ~= "delete" then only_delete = false end
+  end
+  if p.to == nil and not only_delete then error("missing required property 'to'", 0) end
   if p.to == "" then error("property 'to' must not be empty", 0) end
 end
 

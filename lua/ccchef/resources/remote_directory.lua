@@ -66,7 +66,7 @@ function M.plan(p, cur, action, ctx)
   local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
   if not cur.exists then
     fileops.require_parent(p.path, ctx)
-    fileops.assume_created(ctx, p.path)
+    fileops.plan_directory(ctx, p.path, false)
   end
   local rels = util.sorted_keys(cur.source)
   for _, rel in ipairs(rels) do

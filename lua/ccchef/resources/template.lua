@@ -81,8 +81,9 @@ end
 function M.load(p, ctx)
   local want = p._rendered
   if want == nil then
+    -- Only lazy source or vars get here: the error comes from a lazy value.
     local text, err = render(p, p.source, p.vars, p.recipe_dir, ctx.node)
-    if not text then errors.converge(err) end
+    if not text then errors.converge(err, { lazy = true }) end
     want = text
   end
   p.want = want
