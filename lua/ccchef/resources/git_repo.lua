@@ -90,11 +90,12 @@ local function identity(uid, gid)
 end
 
 -- git ARGS... in cwd as `as`. Returns the result table (status, output).
--- The environment keeps git from prompting and its messages in English.
+-- The environment keeps git from prompting, its messages in English, and
+-- `git status` from rewriting the index (so load and plan write nothing).
 local function git(ctx, as, cwd, args)
   local quoted = { "git", "-c", "advice.detachedHead=false" }
   for _, a in ipairs(args) do quoted[#quoted + 1] = util.shell_quote(tostring(a)) end
-  local env = { LC_ALL = "C", GIT_TERMINAL_PROMPT = "0" }
+  local env = { LC_ALL = "C", GIT_TERMINAL_PROMPT = "0", GIT_OPTIONAL_LOCKS = "0" }
   local opts = { cwd = cwd or "/", env = env, timeout = ctx.command_timeout }
   if as then
     opts.uid, opts.gid = as.uid, as.gid
@@ -144,7 +145,9 @@ function M.load(p, ctx)
     cur.exists = false
     return cur
   end
-  if st.type ~= "directory" then
+  if st.type == "link" then
+    errors.converge(p.destination .. " is a symbolic link; give the path of the checkout itself")
+  elseif st.type ~= "directory" then
     errors.converge(p.destination .. " exists and is not a directory")
   end
   cur.exists, cur.uid, cur.gid = true, st.uid, st.gid
@@ -220,6 +223,8 @@ local function resolve(p, ctx, as)
   if rev == "HEAD" then
     if head_branch and refs.HEAD then return { sha = refs.HEAD, kind = "branch", name = head_branch } end
     if refs.HEAD then return { sha = refs.HEAD, kind = "ref", name = "HEAD" } end
+    errors.converge(string.format("repository %s has no HEAD (is it empty?); give a revision",
+      p.repository))
   elseif rev:match("^refs/") then
     local sha = refs[rev .. "^{}"] or refs[rev]
     local branch = rev:match("^refs/heads/(.+)$")
@@ -437,7 +442,7 @@ local function clone(p, cur, ctx)
     args[#args + 1] = "--no-checkout"
   end
   table.move({ "--", p.repository, dest }, 1, 3, #args + 1, args)
-  local res = git(ctx, as, util.dirname(dest), args)
+  local res = git(ctx, as, "/", args)
   if res.status ~= 0 then
     if not cur.exists then proc.run("rm -rf -- " .. util.shell_quote(dest)) end
     errors.converge(string.format("git clone of %s failed: %s", p.repository, trimmed(res.output)),
