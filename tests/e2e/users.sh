@@ -95,17 +95,21 @@ assert_eq "$(groups_of "${P}u")" "${P}g2 ${P}u " "groups replaced"
 apply "$T/mod.lua"
 assert_summary 0 0
 
-# Group members: append adds and keeps; exact replaces.
+# Group members: added by default (append); append = false replaces.
 cat >"$T/app.lua" <<LUA
-group "${P}g2" { members = { "${P}sys" }, append = true }
+group "${P}g2" { members = { "${P}sys" } }
 LUA
 apply "$T/app.lua"
 assert_summary 1 0
 assert_eq "$(members_of "${P}g2" | tr ',' '\n' | sort | tr '\n' ' ')" "${P}sys ${P}u " "appended"
 apply "$T/app.lua"
 assert_summary 0 0
+# The user's groups and the group's (additive) members together: stable.
+cat "$T/mod.lua" >>"$T/app.lua"
+apply "$T/app.lua"
+assert_summary 0 0
 cat >"$T/exact.lua" <<LUA
-group "${P}g2" { members = { "${P}sys" } }
+group "${P}g2" { members = { "${P}sys" }, append = false }
 LUA
 apply "$T/exact.lua"
 assert_summary 1 0

@@ -1,8 +1,10 @@
 -- group: a local group, created, brought in line, or removed with the
 -- shadow tools (groupadd, groupmod, groupdel). The current state comes from
 -- the group database through libc (getgrnam): a no-op converge starts no
--- process. `members` is the exact member list unless `append = true`, in
--- which case the listed users are added and nobody is removed.
+-- process. `members` are added and nobody is removed (append = true, the
+-- default), unless append = false makes it the exact member list. Additive
+-- by default because a user's own `groups` property also places it in
+-- groups: an exact list here would quietly fight it.
 local accounts = require("ccchef.accounts")
 local sys = require("ccchef.sys")
 
@@ -13,7 +15,7 @@ local M = {
     group_name = { type = "string" },
     gid = { type = "integer", validate = function(v) return v >= 0, "gid must not be negative" end },
     members = { type = "strings" },
-    append = { type = "boolean", default = false },
+    append = { type = "boolean", default = true },
     system = { type = "boolean", default = false },
   },
   actions = { "create", "remove" },
