@@ -137,7 +137,7 @@ assert_eq "$(head_of "$D")" "$DEV" "refused move left HEAD"
 assert_content "$D/README" "hand edit"
 recipe force.lua "$D" 'revision = "main", force = true'
 apply -n "$T/force.lua"
-assert_out "discard local modifications (1 files)"
+assert_out "discard local modifications (1 file)"
 assert_content "$D/README" "hand edit"
 apply "$T/force.lua"
 assert_code 0 "force"
@@ -218,12 +218,35 @@ LUA
 	check; [ -z "$(find "$O" ! -user "$U" | head -1)" ] || fail "chown -R left files"
 	apply "$T/owned.lua"
 	assert_summary 0 0
+	# Without `user`, git works in the user's checkout as its owner (git
+	# would refuse root there: "dubious ownership"), and moves it.
+	echo "readme five" >"$T/src/app/README"
+	g "$T/src/app" commit -qam five
+	chown -R root "$T/app.git" # root pushes, then it is the user's again
+	g "$T/src/app" push -q "$R" main
+	chown -R "$U" "$T/app.git"
+	cat >"$T/owned2.lua" <<LUA
+git_repo "$O" { repository = "$R", revision = "main", enable_submodules = true }
+LUA
+	apply "$T/owned2.lua"
+	assert_code 0 "no user, owned checkout"
+	assert_summary 1 0
+	assert_content "$O/README" "readme five"
+	check; [ -z "$(find "$O" ! -user "$U" | head -1)" ] || fail "files not owned by $U after a run without user"
+	apply "$T/owned2.lua"
+	assert_summary 0 0
 else
 	echo "not root: ownership checks skipped" >&2
 fi
 
-# delete
+# delete: refused while there are local modifications, then forced.
 recipe del.lua "$S" 'action = "delete"'
+echo "hand edit" >"$S/dev.txt"
+apply "$T/del.lua"
+assert_code 1 "delete modified"
+assert_out "has local modifications (dev.txt); set force = true to delete it anyway"
+assert_file "$S/dev.txt"
+recipe del.lua "$S" 'action = "delete", force = true'
 apply "$T/del.lua"
 assert_code 0 "delete"
 assert_no_file "$S"

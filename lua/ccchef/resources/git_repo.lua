@@ -326,11 +326,12 @@ function M.plan(p, cur, action, ctx)
       if #files > 0 then
         if not p.force then
           errors.converge(string.format(
-            "%s has local modifications (%s); not moving it to %s (%s) — set force = true to discard them",
+            "%s has local modifications (%s); not moving it to %s (%s); set force = true to discard them",
             p.destination, table.concat(files, ", ", 1, math.min(#files, 5)), p.revision, short(wanted.sha)))
         end
         cur.discard = true
-        changes[#changes + 1] = string.format("discard local modifications (%d files)", #files)
+        changes[#changes + 1] = string.format("discard local modifications (%d %s)", #files,
+          #files == 1 and "file" or "files")
       end
       changes[#changes + 1] = string.format("move %s -> %s (%s %s)", short(cur.head), short(wanted.sha),
         wanted.kind, wanted.name)
