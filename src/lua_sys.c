@@ -205,7 +205,7 @@ static int l_listdir(lua_State *L)
 	return 1;
 }
 
-/* user(name or uid) -> { name, uid, gid, home, shell } | nil */
+/* user(name or uid) -> { name, uid, gid, home, shell, comment } | nil */
 static int l_user(lua_State *L)
 {
 	struct passwd *pw = lua_type(L, 1) == LUA_TNUMBER
@@ -215,7 +215,7 @@ static int l_user(lua_State *L)
 		luaL_pushfail(L);
 		return 1;
 	}
-	lua_createtable(L, 0, 5);
+	lua_createtable(L, 0, 6);
 	lua_pushstring(L, pw->pw_name);
 	lua_setfield(L, -2, "name");
 	lua_pushinteger(L, pw->pw_uid);
@@ -226,10 +226,14 @@ static int l_user(lua_State *L)
 	lua_setfield(L, -2, "home");
 	lua_pushstring(L, pw->pw_shell);
 	lua_setfield(L, -2, "shell");
+	lua_pushstring(L, pw->pw_gecos ? pw->pw_gecos : "");
+	lua_setfield(L, -2, "comment");
 	return 1;
 }
 
-/* group(name or gid) -> { name, gid } | nil */
+/* group(name or gid) -> { name, gid, members = { user names } } | nil.
+ * members is the group database's member list (not the users whose
+ * primary group this is), as groupmod -U sets it. */
 static int l_group(lua_State *L)
 {
 	struct group *gr = lua_type(L, 1) == LUA_TNUMBER
@@ -239,11 +243,46 @@ static int l_group(lua_State *L)
 		luaL_pushfail(L);
 		return 1;
 	}
-	lua_createtable(L, 0, 2);
+	lua_createtable(L, 0, 3);
 	lua_pushstring(L, gr->gr_name);
 	lua_setfield(L, -2, "name");
 	lua_pushinteger(L, gr->gr_gid);
 	lua_setfield(L, -2, "gid");
+	lua_newtable(L);
+	for (int i = 0; gr->gr_mem && gr->gr_mem[i]; i++) {
+		lua_pushstring(L, gr->gr_mem[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "members");
+	return 1;
+}
+
+/* grouplist(user name, primary gid) -> { gid, ... }: every group the user
+ * is in (getgrouplist, so the primary gid is included). One pass over the
+ * group database instead of a process per lookup. */
+static int l_grouplist(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	gid_t primary = (gid_t)luaL_checkinteger(L, 2);
+	int n = 64;
+	gid_t *gids;
+	/* The buffer is a userdata, so nothing leaks if a push below raises. */
+	for (;;) {
+		gids = lua_newuserdatauv(L, (size_t)n * sizeof *gids, 0);
+		int want = n;
+		if (getgrouplist(name, primary, gids, &want) >= 0) {
+			n = want;
+			break;
+		}
+		lua_pop(L, 1);
+		/* want now holds the size needed (it may grow meanwhile). */
+		n = want > n ? want : n * 2;
+	}
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_pushinteger(L, gids[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
 	return 1;
 }
 
@@ -333,6 +372,7 @@ int luaopen_ccchef_sys(lua_State *L)
 		{"realpath", l_realpath},
 		{"user", l_user},
 		{"group", l_group},
+		{"grouplist", l_grouplist},
 		{"now", l_now},
 		{"time", l_time},
 		{"isatty", l_isatty},
