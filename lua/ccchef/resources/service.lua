@@ -7,6 +7,7 @@
 -- in Chef: a service resource does nothing until told.
 local errors = require("ccchef.errors")
 local run = require("ccchef.providers.run")
+local util = require("ccchef.util")
 
 local PROVIDERS = { "systemd", "sysvinit" }
 
@@ -50,7 +51,9 @@ end
 local function running(p, ctx, prov, cur)
   if p.status_command then return run.run(p.status_command, ctx).status == 0 end
   if p.pattern then
-    return run.run("pgrep -f -- " .. require("ccchef.util").shell_quote(p.pattern), ctx).status == 0
+    -- exec: the shell around pgrep has the pattern in its own command line
+    -- and would match itself; pgrep never matches itself.
+    return run.run("exec pgrep -f -- " .. util.shell_quote(p.pattern), ctx).status == 0
   end
   return prov.running(p, ctx, cur)
 end
