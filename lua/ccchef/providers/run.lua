@@ -16,7 +16,8 @@ function M.run(cmd, ctx)
       { output = res.output })
   end
   if res.signal ~= 0 then
-    errors.converge(string.format("`%s` killed by signal %d", cmd, res.signal), { output = res.output })
+    errors.converge(string.format("`%s` killed by signal %d", cmd, res.signal),
+      { output = res.output })
   end
   return res
 end

@@ -31,7 +31,8 @@ local function show(p, ctx, cur)
   local t = {}
   for k, v in res.output:gmatch("([%w]+)=([^\n]*)") do t[k] = v end
   if t.LoadState == nil then
-    errors.converge("unexpected `systemctl show` output for " .. p.service_name, { output = res.output })
+    errors.converge("unexpected `systemctl show` output for " .. p.service_name,
+      { output = res.output })
   end
   cur.show = t
   return t
@@ -44,7 +45,8 @@ function M.missing(p, ctx, cur)
   elseif s.LoadState == "masked" then
     return "service " .. p.service_name .. ": the unit is masked (systemctl unmask it first)"
   elseif s.LoadState ~= "loaded" then
-    return "service " .. p.service_name .. ": the unit could not be loaded (LoadState=" .. s.LoadState .. ")"
+    return string.format("service %s: the unit could not be loaded (LoadState=%s)", p.service_name,
+      s.LoadState)
   end
   cur.needs_reload = s.NeedDaemonReload == "yes"
   return nil

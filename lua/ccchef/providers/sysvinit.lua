@@ -52,8 +52,8 @@ function M.act(p, action, ctx)
   if action == "enable" then
     -- defaults makes the links when there are none; enable turns the K
     -- links of a disabled service back into S links.
-    return run.check("update-rc.d " .. name .. " defaults && update-rc.d " .. name .. " enable", ctx,
-      "enable")
+    local cmd = "update-rc.d " .. name .. " defaults && update-rc.d " .. name .. " enable"
+    return run.check(cmd, ctx, "enable")
   elseif action == "disable" then
     return run.check("update-rc.d " .. name .. " disable", ctx, "disable")
   end

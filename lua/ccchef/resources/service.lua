@@ -63,7 +63,9 @@ end
 local function needs_init(p, action)
   if action == "enable" or action == "disable" then return true end
   if not p[OVERRIDE[action]] then return true end
-  if action == "start" or action == "stop" then return p.status_command == nil and p.pattern == nil end
+  if action == "start" or action == "stop" then
+    return p.status_command == nil and p.pattern == nil
+  end
   return false
 end
 
