@@ -302,6 +302,7 @@ local function converge_action(run, r, action, via)
 end
 
 local converge_resource
+local subsumed
 
 -- Batched state loading (docs/resources.md, `prefetch`): a unit with a
 -- prefetch hook is called once with the resource about to converge and the
@@ -429,6 +430,23 @@ function M.converge_nested(run, r, body, base)
   return { status = run.ctx.why_run and "would-update" or "updated", changes = changed }
 end
 
+-- A delayed action another queued action of the same resource makes
+-- redundant (a unit's `subsumes`: a service restart covers a reload, so a
+-- run that changed both a module and a site restarts Apache once). Returns
+-- the covering action, or nil.
+subsumed = function(run, d)
+  local subsumes = d.target.unit.subsumes
+  if not subsumes then return nil end
+  for _, e in ipairs(run.delayed) do
+    if e ~= d and e.target == d.target then
+      for _, covered in ipairs(subsumes[e.action] or {}) do
+        if covered == d.action then return e.action end
+      end
+    end
+  end
+  return nil
+end
+
 -- The converge phase. Returns the summary table.
 function M.converge(run)
   local o = run.opts
@@ -460,7 +478,11 @@ function M.converge(run)
   while ok and i <= #run.delayed do
     local d = run.delayed[i]
     i = i + 1
-    if not converge_resource(run, d.target, { d.action }, d.via) then
+    local covered = subsumed(run, d)
+    if covered then
+      reporter:message("info", string.format("%s %s not needed: %s %s is queued too", d.action, d.target.ref,
+        covered, d.target.ref))
+    elseif not converge_resource(run, d.target, { d.action }, d.via) then
       ok = false
       i = i - 1 -- the failed one stays pending too
     end

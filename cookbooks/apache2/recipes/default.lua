@@ -10,7 +10,7 @@ package(a.packages) {}
 
 if inst then
   execute("apache2 instance " .. inst) {
-    command = "/usr/share/doc/apache2/examples/setup-instance " .. inst,
+    command = "sh /usr/share/doc/apache2/examples/setup-instance " .. inst,
     creates = conf_dir,
   }
 end

@@ -16,9 +16,9 @@ local M = {
   default_action = "enable",
 }
 
-function M.validate(p)
-  if not p.name:match("^[%w_]+$") then
-    error(string.format("module name %q: use the name of mods-available/NAME.load (letters, digits, _)", p.name), 0)
+function M.validate(p, r)
+  if not r.name:match("^[%w_]+$") then
+    error(string.format("module name %q: use the name of mods-available/NAME.load (letters, digits, _)", r.name), 0)
   end
 end
 

@@ -43,8 +43,8 @@ local M = {
 }
 
 function M.validate(p, r)
-  if not p.name:match("^[%w][%w%.%-_]*$") then
-    error(string.format("site name %q: use letters, digits, '.', '-' and '_' (it names %s.conf)", p.name, p.name), 0)
+  if not r.name:match("^[%w][%w%.%-_]*$") then
+    error(string.format("site name %q: use letters, digits, '.', '-' and '_' (it names %s.conf)", r.name, r.name), 0)
   end
   local vhost = p.port ~= nil
   if p.source and (vhost or p.config) then

@@ -27,6 +27,9 @@ local M = {
     reload_command = { type = "string" },
   },
   actions = { "start", "stop", "restart", "reload", "enable", "disable" },
+  -- Delayed notifications: a queued restart makes a queued reload (and
+  -- start) of the same service redundant.
+  subsumes = { restart = { "reload", "start" } },
   default_action = "nothing",
 }
 
