@@ -153,7 +153,13 @@ local function cmd_apply(args)
     }
     local engine = require("ccchef.engine")
     local run = engine.compile(run_opts, runlist)
-    return engine.converge(run)
+    local summary = engine.converge(run)
+    -- Stdout has the report; stderr gets one line saying what stopped the run,
+    -- in either format, so `ccchef apply ... >log` still shows it.
+    if summary.error then
+      io.stderr:write("ccchef: error: " .. errors.format(summary.error) .. "\n")
+    end
+    return summary
   end, M.traceback)
   if not ok then
     if not errors.is(result) then return M.internal_error(result) end
