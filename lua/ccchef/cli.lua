@@ -206,8 +206,13 @@ local COMMANDS = { apply = cmd_apply, facts = cmd_facts, help = cmd_help }
 function M.main(args)
   local cmd = args[1]
   if cmd == nil or cmd == "--help" or cmd == "-h" then
+    -- Asked for, help goes to stdout; no command at all is a usage error.
+    if cmd == nil then
+      io.stderr:write(USAGE)
+      return 2
+    end
     io.stdout:write(USAGE)
-    return cmd == nil and 2 or 0
+    return 0
   end
   if cmd == "--version" or cmd == "version" then
     io.stdout:write("ccchef " .. M.VERSION .. "\n")
@@ -225,6 +230,11 @@ function M.main(args)
   if not ok then
     if not errors.is(code) then return M.internal_error(code) end
     io.stderr:write("ccchef: error: " .. tostring(code) .. "\n")
+    -- Under --detailed-exitcodes 2 means "changed", so bad input is 1 there,
+    -- even when the mistake is in the options themselves.
+    for _, a in ipairs(args) do
+      if a == "--detailed-exitcodes" and cmd == "apply" then return 1 end
+    end
     return 2
   end
   return code
