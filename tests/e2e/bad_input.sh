@@ -287,4 +287,13 @@ assert_one_error "$T/exec_fail.lua:1: execute[migrate]: command exited 3 (expect
 assert_out "| to-stdout"
 assert_out "| to-stderr"
 
+# 30. execute in a cwd that does not exist: the message says which
+cat >"$T/exec_cwd.lua" <<LUA
+execute "build" { command = "make", cwd = "$T/src" }
+LUA
+CASE=exec_cwd
+apply "$T/exec_cwd.lua"
+assert_code 1 "$CASE"
+assert_one_error "$T/exec_cwd.lua:1: execute[build]: command could not start: cwd $T/src does not exist"
+
 finish

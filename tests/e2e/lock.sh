@@ -7,11 +7,11 @@
 # no stale lock.
 . "$(dirname "$0")/lib.sh"
 
-# wait_for FILE: poll until it exists (bounded), so the test never depends
-# on how fast the machine is.
+# wait_for FILE [TEST]: poll until `test TEST FILE` (default -e) holds,
+# bounded, so the test never depends on how fast the machine is.
 wait_for() {
 	for _ in $(seq 1 300); do
-		[ -e "$1" ] && return 0
+		[ "${2:--e}" "$1" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -62,23 +62,22 @@ assert_summary 0 0
 
 # A run killed with SIGKILL leaves no stale lock (the kernel drops it).
 rm -f "$T/started"
+# The command records its PID (it leads its own process group, so the
+# test can clean it up after killing ccchef).
 cat >"$T/killed.lua" <<LUA
 execute "started" { command = "touch $T/started" }
-execute "sleep 60" { }
+execute "sleep" { command = "echo \$\$ > $T/child.pid; exec sleep 60" }
 LUA
 "$CCCHEF" apply --state-dir "$STATE" "$T/killed.lua" >/dev/null 2>&1 &
 VICTIM=$!
 track_pid "$VICTIM"
 check; wait_for "$T/started" || fail "the run to kill did not start"
-# Its command runs in its own process group: find it to clean it up too.
-for _ in $(seq 1 50); do
-	CHILD=$(pgrep -P "$VICTIM" | head -1)
-	[ -n "$CHILD" ] && break
-	sleep 0.1
-done
+check; wait_for "$T/child.pid" -s || fail "the command did not start"
+CHILD=$(cat "$T/child.pid" 2>/dev/null)
+[ -n "$CHILD" ] && track_pid "$CHILD"
 kill -9 "$VICTIM"
 wait "$VICTIM" 2>/dev/null
-[ -n "${CHILD:-}" ] && kill -9 -- "-$CHILD" 2>/dev/null
+[ -n "$CHILD" ] && kill -9 -- "-$CHILD" 2>/dev/null
 apply --lock-timeout 0 "$T/second.lua"
 assert_code 0 "no stale lock after kill -9"
 
