@@ -87,11 +87,15 @@ file "$T/a" { contnet = "x" }
 LUA
 compile_error unknown_prop "$T/unknown_prop.lua:3: file[$T/a]: unknown property 'contnet' (did you mean 'content'?)"
 
-# 5. wrong type: mode as a decimal number
+# 5. wrong type: mode as a decimal number (Lua has no octal literals)
 recipe mode_number <<LUA
+file "$T/a" { content = "x", mode = 644 }
+LUA
+compile_error mode_number "$T/mode_number.lua:3: file[$T/a]: property 'mode': mode must be an octal string like \"0644\", got number 644 (Lua has no octal numbers)"
+recipe mode_dir <<LUA
 directory "$T/d" { mode = 755 }
 LUA
-compile_error mode_number "$T/mode_number.lua:3: directory[$T/d]: property 'mode':" 'octal string like "0644", got number 755'
+compile_error mode_dir "$T/mode_dir.lua:3: directory[$T/d]: property 'mode':" 'got number 755'
 
 # 6. wrong type: content as a table
 recipe content_table <<LUA
