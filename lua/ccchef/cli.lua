@@ -230,12 +230,20 @@ function M.main(args)
   if not ok then
     if not errors.is(code) then return M.internal_error(code) end
     io.stderr:write("ccchef: error: " .. tostring(code) .. "\n")
-    -- Under --detailed-exitcodes 2 means "changed", so bad input is 1 there,
-    -- even when the mistake is in the options themselves.
-    for _, a in ipairs(args) do
-      if a == "--detailed-exitcodes" and cmd == "apply" then return 1 end
+    -- A mistake in apply's options is found before its reporter exists; the
+    -- options that matter here are looked for directly. Under
+    -- --detailed-exitcodes 2 means "changed", so bad input is 1 there; under
+    -- --format json a consumer still gets the error event it expects.
+    local detailed, as_json = false, false
+    for i, a in ipairs(args) do
+      if a == "--detailed-exitcodes" then detailed = true end
+      if a == "--format=json" or (a == "--format" and args[i + 1] == "json") then as_json = true end
     end
-    return 2
+    if cmd ~= "apply" then return 2 end
+    if as_json then
+      io.stdout:write(json.encode({ event = "error", kind = code.kind, message = code.message }), "\n")
+    end
+    return detailed and 1 or 2
   end
   return code
 end

@@ -171,6 +171,20 @@ apply --format json "$T/syntax.lua"
 events
 ev_has error "kind=input" "file=$T/syntax.lua" "line=2" "message=syntax error:"
 
+# A mistake in the options themselves still gives the JSON error event.
+for bad in "--backups many" "--bogus"; do
+	# shellcheck disable=SC2086
+	apply --format json $bad "$T/r.lua"
+	assert_code 2 "json option error $bad"
+	events
+	check; [ "$(printf '%s\n' "$EV" | wc -l)" = 1 ] || fail "$bad: want one event"
+done
+ev_has error "kind=input" "message=unknown option --bogus"
+apply --format=json --bogus --detailed-exitcodes "$T/r.lua"
+assert_code 1 "json option error, detailed"
+events
+ev_has error "kind=input" "message=unknown option --bogus"
+
 # Human output: one line per changed resource, nothing for up-to-date ones,
 # and the summary line.
 printf 'port 1\n' >"$T/www/conf/site.conf"
