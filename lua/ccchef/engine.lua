@@ -76,7 +76,11 @@ function Run:include_file(path)
   self.current_dir = util.dirname(real)
   local ok, rerr = pcall(chunk)
   self.current_dir = saved
-  if not ok then error(errors.from_lua(rerr, "input"), 0) end
+  if not ok then
+    local e = errors.from_lua(rerr, "input")
+    e.file = e.file or path -- error("...", 0) and error({}) carry no location
+    error(e, 0)
+  end
 end
 
 local function resolve_notifications(run)

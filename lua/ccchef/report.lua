@@ -84,6 +84,11 @@ function Human:message(level, text)
   stream:write(string.format("%s: %s\n", self:paint(level, level), text))
 end
 
+-- A recipe's print().
+function Human:print(text)
+  self.out:write(text, "\n")
+end
+
 function Human:run_end(s)
   local parts = {
     string.format("%d resources", s.resources),
@@ -125,6 +130,11 @@ end
 function Json:message(level, text)
   if (LEVELS[level] or 3) > self.level then return end
   self:emit({ event = "message", level = level, message = text })
+end
+
+-- A recipe's print(): an event like the others, whatever the log level.
+function Json:print(text)
+  self:emit({ event = "message", level = "print", message = text })
 end
 
 function Json:run_end(s)

@@ -199,6 +199,12 @@ file "$T/a" { content = nodee.hostname }
 LUA
 compile_error undefined_name "$T/undefined_name.lua:3:" "undefined name 'nodee' (did you mean 'node'?)"
 
+# 21b. error() without a location still names the recipe file
+recipe error_level0 <<LUA
+error("this recipe needs node.app to be set", 0)
+LUA
+compile_error error_level0 "$T/error_level0.lua: this recipe needs node.app to be set"
+
 # 22. the mistake is in the second recipe of the run list: the first one's
 # resources must not have been applied either.
 cat >"$T/good.lua" <<LUA

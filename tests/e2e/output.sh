@@ -144,6 +144,21 @@ ev_has resource "name=$T/latin1" "diff=yes"
 D=$(json_field "$T/latin1" diff)
 check; printf '%s\n' "$D" | grep -qx -- "-caf$(printf '\xef\xbf\xbd')" || fail "bad byte not replaced by U+FFFD"
 
+# A recipe's print() is an event under JSON (stdout stays JSON), a plain
+# line in human output.
+cat >"$T/print.lua" <<LUA
+print("hello from", "the recipe", 42)
+execute "guard prints" { command = "true", only_if = function() print("in a guard") return true end }
+LUA
+apply --format json "$T/print.lua"
+assert_code 0 "print in json"
+events
+ev_has message "level=print" "message=hello from	the recipe	42"
+ev_has message "level=print" "message=in a guard"
+apply "$T/print.lua"
+assert_out "hello from	the recipe	42"
+assert_out "in a guard"
+
 # A failure in JSON: the failed event has the error and the location; run_end
 # has success=false and the error; stderr has the one-line message.
 cat >"$T/fail.lua" <<LUA
