@@ -316,6 +316,17 @@ if command -v script >/dev/null; then
 	check; grep -q "$ESC\[33mwould-update" "$T/.out" || fail "no colour on a terminal"
 	NO_COLOR=1 TERM=xterm script -qec "$CCCHEF apply -n --state-dir $STATE $T/colour.lua" /dev/null >"$T/.out" 2>&1
 	check; ! grep -q "$ESC" "$T/.out" || fail "colour on a terminal with NO_COLOR set"
+	# stdout on a terminal, stderr to a file: the warning in the file (a
+	# notification left pending by the failure) has no colour codes.
+	cat >"$T/warn.lua" <<LUA
+file "$T/warn-target" { content = os.clock() .. "\n", notifies = { "run", "execute[later]" } }
+execute "later" { command = "true", action = "nothing" }
+execute "false" { }
+LUA
+	env -u NO_COLOR TERM=xterm script -qec "$CCCHEF apply --state-dir $T/warn-state $T/warn.lua 2>$T/warn.err" /dev/null >"$T/.out" 2>&1
+	check; grep -q "$ESC\[31mfailed" "$T/.out" || fail "no colour for the report on a terminal"
+	check; grep -q "warn: run failed with run execute\[later\] pending" "$T/warn.err" || fail "no pending warning: $(cat "$T/warn.err")"
+	check; ! grep -q "$ESC" "$T/warn.err" || fail "colour codes in stderr redirected to a file"
 fi
 
 ###########################################################################
