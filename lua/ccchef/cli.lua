@@ -245,7 +245,13 @@ local function cmd_apply(args)
     }
     local engine = require("ccchef.engine")
     local run = engine.compile(run_opts, prep.entries)
-    return engine.converge(run)
+    local summary = engine.converge(run)
+    -- Stdout has the report; stderr gets one line saying what stopped the run,
+    -- in either format, so `ccchef apply ... >log` still shows it.
+    if summary.error then
+      io.stderr:write("ccchef: error: " .. errors.format(summary.error) .. "\n")
+    end
+    return summary
   end, M.traceback)
   if not ok then
     if not errors.is(result) then return M.internal_error(result) end
@@ -342,8 +348,13 @@ local COMMANDS = { apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help
 function M.main(args)
   local cmd = args[1]
   if cmd == nil or cmd == "--help" or cmd == "-h" then
+    -- Asked for, help goes to stdout; no command at all is a usage error.
+    if cmd == nil then
+      io.stderr:write(USAGE)
+      return 2
+    end
     io.stdout:write(USAGE)
-    return cmd == nil and 2 or 0
+    return 0
   end
   if cmd == "--version" or cmd == "version" then
     io.stdout:write("ccchef " .. M.VERSION .. "\n")
@@ -361,7 +372,20 @@ function M.main(args)
   if not ok then
     if not errors.is(code) then return M.internal_error(code) end
     io.stderr:write("ccchef: error: " .. tostring(code) .. "\n")
-    return 2
+    -- A mistake in apply's options is found before its reporter exists; the
+    -- options that matter here are looked for directly. Under
+    -- --detailed-exitcodes 2 means "changed", so bad input is 1 there; under
+    -- --format json a consumer still gets the error event it expects.
+    local detailed, as_json = false, false
+    for i, a in ipairs(args) do
+      if a == "--detailed-exitcodes" then detailed = true end
+      if a == "--format=json" or (a == "--format" and args[i + 1] == "json") then as_json = true end
+    end
+    if cmd ~= "apply" then return 2 end
+    if as_json then
+      io.stdout:write(json.encode({ event = "error", kind = code.kind, message = code.message }), "\n")
+    end
+    return detailed and 1 or 2
   end
   return code
 end

@@ -195,6 +195,16 @@ function M.recipe_env(run)
   local env = M.base_env()
   for name, unit in pairs(run.types) do env[name] = M.declarator(run, unit) end
   env.node = run.node
+  -- print goes through the reporter: under --format json, stdout must hold
+  -- nothing but JSON events.
+  local reporter = run.opts.reporter
+  if reporter and reporter.print then
+    env.print = function(...)
+      local parts = table.pack(...)
+      for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+      reporter:print(table.concat(parts, "\t", 1, parts.n))
+    end
+  end
   for k, v in pairs(run.extra_env or {}) do env[k] = v end
   return setmetatable(env, {
     __index = function(_, key)

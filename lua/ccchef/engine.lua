@@ -32,7 +32,15 @@ function M.new_run(opts)
     included = {},
     kitchen = opts.kitchen,
   }, Run)
-  run.handle_meta = { __index = function(h, k) return rawget(h, "_r")[k] end }
+  run.handle_meta = {
+    __index = function(h, k) return rawget(h, "_r")[k] end,
+    -- `file "x" { ... } { ... }` calls the handle the first table returned.
+    __call = function(h)
+      local r = rawget(h, "_r")
+      errors.input("properties were already given for this resource (two tables after the name?)",
+        { file = r.file, line = r.line, resource = r.ref })
+    end,
+  }
   return run
 end
 
@@ -70,12 +78,17 @@ function Run:include_file(entry)
   local text, err = sys.read(path)
   if not text then errors.input("cannot read recipe: " .. err) end
   local chunk, perr = load(text, "@" .. path, "t", self.env)
-  if not chunk then errors.input(perr) end -- "web.lua:3: syntax error near ..."
+  -- "web.lua:3: '}' expected near <eof>" -> file, line, "syntax error: ..."
+  if not chunk then error(errors.from_lua(perr, "input", "syntax error"), 0) end
   local saved = self.current_dir
   self.current_dir = entry.base or util.dirname(real)
   local ok, rerr = pcall(chunk)
   self.current_dir = saved
-  if not ok then error(errors.wrap(rerr, "input"), 0) end
+  if not ok then
+    local e = errors.from_lua(rerr, "input")
+    e.file = e.file or path -- error("...", 0) and error({}) carry no location
+    error(e, 0)
+  end
 end
 
 -- include_recipe "cookbook" / "cookbook::name" from a recipe.
@@ -357,7 +370,10 @@ converge_resource = function(run, r, actions, via)
       end
     end
     run.reporter:resource(ev)
-    if ev.status == "failed" and not ev.ignored then return false end
+    if ev.status == "failed" and not ev.ignored then
+      run.failure = run.failure or ev
+      return false
+    end
     if changed then
       for _, n in ipairs(r.notify_list) do
         if n.timing == "immediately" then
@@ -456,9 +472,11 @@ function M.converge(run)
   run.delayed, run.delayed_seen = {}, {}
   local t0 = sys.now()
 
+  -- A held lock is not the user's mistake: the same command works once the
+  -- other run ends, so it is a failure (exit 1), not bad input (exit 2).
   local locked, lerr = state.lock(o.state_dir, o.lock_timeout)
   if not locked then
-    errors.input(lerr)
+    errors.converge(lerr)
   end
   reporter:run_start({ node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, run_list = o.run_list })
@@ -513,6 +531,11 @@ function M.converge(run)
     else summary.not_run = summary.not_run + 1 end
   end
   summary.success = ok
+  local f = run.failure
+  if f then
+    -- The failure that stopped the run, for the one-line message on stderr.
+    summary.error = { resource = f.resource, file = f.file, line = f.line, message = f.error }
+  end
   summary.duration = sys.now() - t0
   reporter:run_end(summary)
   return summary

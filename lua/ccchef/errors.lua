@@ -42,6 +42,22 @@ function M.wrap(e, kind)
   return M.new(kind or "input", tostring(e))
 end
 
+-- An error string Lua raised while loading or running a recipe, "web.lua:3:
+-- attempt to ...", as an error table whose file and line are fields, so the
+-- JSON error event carries them like every other error. `what` prefixes the
+-- message ("syntax error"). Strings without a location keep their text.
+function M.from_lua(msg, kind, what)
+  if M.is(msg) then return msg end
+  if type(msg) ~= "string" and type(msg) ~= "number" then
+    return M.new(kind, string.format("the recipe raised an error that is a %s, not a message", type(msg)))
+  end
+  msg = tostring(msg)
+  local file, line, rest = msg:match("^(.-):(%d+): (.*)$")
+  local prefix = what and (what .. ": ") or ""
+  if not file then return M.new(kind, prefix .. msg) end
+  return M.new(kind, prefix .. rest, { file = file, line = tonumber(line) })
+end
+
 -- "web.lua:12: file[/etc/motd]: unknown property 'contnet'"
 function M.format(e)
   local parts = {}

@@ -7,8 +7,27 @@ local escapes = {
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
 }
 
+-- JSON text must be UTF-8; a file's content need not be (a diff of a
+-- Latin-1 file). Each byte that is not part of valid UTF-8 becomes U+FFFD,
+-- so every event line stays parseable.
+local function valid_utf8(s)
+  if utf8.len(s) then return s end
+  local out, i = {}, 1
+  while i <= #s do
+    local n, bad = utf8.len(s, i)
+    if n then
+      out[#out + 1] = s:sub(i)
+      break
+    end
+    out[#out + 1] = s:sub(i, bad - 1)
+    out[#out + 1] = "\u{FFFD}"
+    i = bad + 1
+  end
+  return table.concat(out)
+end
+
 local function encode_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
+  return '"' .. valid_utf8(s):gsub('[%c"\\]', function(c)
     return escapes[c] or string.format("\\u%04x", c:byte())
   end) .. '"'
 end

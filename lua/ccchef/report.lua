@@ -19,16 +19,20 @@ local Human = {}
 Human.__index = Human
 
 function M.human(opts)
-  local color = opts.color
+  local color, color_err = opts.color, opts.color
   if color == nil then
-    color = sys.isatty(1) and (os.getenv("NO_COLOR") or "") == "" and os.getenv("TERM") ~= "dumb"
+    local ok = (os.getenv("NO_COLOR") or "") == "" and os.getenv("TERM") ~= "dumb"
+    -- Each stream by itself: `ccchef apply web.lua 2>log` on a terminal
+    -- colours the report, not the log.
+    color = ok and sys.isatty(1)
+    color_err = ok and sys.isatty(2)
   end
-  return setmetatable({ out = io.stdout, color = color, level = LEVELS[opts.log_level or "warn"] or 2,
-    node = opts.node_name }, Human)
+  return setmetatable({ out = io.stdout, color = color, color_err = color_err,
+    level = LEVELS[opts.log_level or "warn"] or 2, node = opts.node_name }, Human)
 end
 
-function Human:paint(kind, text)
-  local c = self.color and COLORS[kind]
+function Human:paint(kind, text, on_stderr)
+  local c = (on_stderr and self.color_err or not on_stderr and self.color) and COLORS[kind]
   if not c then return text end
   return "\27[" .. c .. "m" .. text .. "\27[0m"
 end
@@ -85,8 +89,14 @@ end
 
 function Human:message(level, text)
   if (LEVELS[level] or 3) > self.level then return end
-  local stream = (level == "error" or level == "warn") and io.stderr or self.out
-  stream:write(string.format("%s: %s\n", self:paint(level, level), text))
+  local on_stderr = level == "error" or level == "warn"
+  local stream = on_stderr and io.stderr or self.out
+  stream:write(string.format("%s: %s\n", self:paint(level, level, on_stderr), text))
+end
+
+-- A recipe's print().
+function Human:print(text)
+  self.out:write(text, "\n")
 end
 
 function Human:run_end(s)
@@ -130,6 +140,11 @@ end
 function Json:message(level, text)
   if (LEVELS[level] or 3) > self.level then return end
   self:emit({ event = "message", level = level, message = text })
+end
+
+-- A recipe's print(): an event like the others, whatever the log level.
+function Json:print(text)
+  self:emit({ event = "message", level = "print", message = text })
 end
 
 function Json:run_end(s)

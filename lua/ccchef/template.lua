@@ -85,7 +85,9 @@ function M.translate(src, name)
       end
       parts[#parts + 1] = "_o(_s((" .. c.content .. "), " .. string.format("%q", c.content) .. ")) "
     elseif c.kind == "%" then
-      parts[#parts + 1] = c.content .. " "
+      -- The ";" ends the statement at its tag: an incomplete one ("for x in")
+      -- is then reported on its own line, not on the next text's.
+      parts[#parts + 1] = c.content .. " ; "
     else
       parts[#parts + 1] = string.rep("\n", raw_newlines)
     end
@@ -119,7 +121,12 @@ function M.compile(src, name)
   local code, err = M.translate(src, name)
   if not code then return nil, err end
   local fn, lerr = load(code, "@" .. name, "t")
-  if not fn then return nil, lerr end
+  if not fn then
+    -- Name what the user wrote, not the generated code.
+    lerr = lerr:gsub("near ';'", "at the end of the {%% %%} tag")
+      :gsub("near '_[os]'", "near the text or {{ }} that follows")
+    return nil, lerr
+  end
   return setmetatable({ fn = fn, name = name }, Template)
 end
 

@@ -69,7 +69,12 @@ function M.apply(p, cur, action, changes, ctx)
     io.stderr:write(string.format("  output of execute[%s]:\n", p.name))
   end
   local res, err = proc.run(p.command, opts)
-  if not res then errors.converge("command could not start: " .. err) end
+  if not res then
+    -- The spawn error alone ("no such file or directory") does not say what
+    -- was missing; a missing cwd is the usual cause.
+    if p.cwd and not sys.stat(p.cwd) then err = "cwd " .. p.cwd .. " does not exist" end
+    errors.converge("command could not start: " .. err)
+  end
   if res.timed_out then
     errors.converge(string.format("command timed out after %g s (killed)", opts.timeout), { output = res.output })
   end

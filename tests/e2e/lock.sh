@@ -1,0 +1,84 @@
+#!/bin/bash
+# The run lock: while one `ccchef apply` converges, a second one on the same
+# state directory waits up to --lock-timeout and then fails with exit 1
+# (documented in docs/cli.md: a held lock is not bad input, the same command
+# works later) and a message naming the holder's PID; with a longer timeout
+# it waits for the first run to end and then succeeds. A killed run leaves
+# no stale lock.
+. "$(dirname "$0")/lib.sh"
+
+# wait_for FILE [TEST]: poll until `test TEST FILE` (default -e) holds,
+# bounded, so the test never depends on how fast the machine is.
+wait_for() {
+	for _ in $(seq 1 300); do
+		[ "${2:--e}" "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+cat >"$T/slow.lua" <<LUA
+execute "started" { command = "touch $T/started" }
+execute "sleep 3" { }
+execute "done" { command = "touch $T/first-done" }
+LUA
+cat >"$T/second.lua" <<LUA
+file "$T/second" { content = "second\n" }
+LUA
+
+"$CCCHEF" apply --state-dir "$STATE" --no-color "$T/slow.lua" >"$T/first.out" 2>&1 &
+FIRST=$!
+track_pid "$FIRST"
+check; wait_for "$T/started" || fail "the first run did not start"
+check; [ "$(cat "$STATE/lock")" = "$FIRST" ] || fail "lock file does not hold the first run's PID $FIRST"
+
+# A short timeout: fails, names the holder, changes nothing.
+apply --lock-timeout 0.5 "$T/second.lua"
+assert_code 1 "lock held"
+assert_err "another ccchef run (PID $FIRST) holds the lock $STATE/lock; waited 0.5 s (--lock-timeout)"
+check; [ "$(printf '%s' "$ERR" | grep -c '')" = 1 ] || fail "want one line on stderr"
+assert_no_file "$T/second"
+assert_no_file "$T/first-done"
+
+# The same in JSON and with detailed exit codes (a failure: 4).
+apply --lock-timeout 0.2 --format json --detailed-exitcodes "$T/second.lua"
+assert_code 4 "lock held, detailed"
+assert_out '"event":"error"'
+assert_out '"kind":"converge"'
+assert_out "(PID $FIRST)"
+
+# A long timeout: waits for the first run to finish, then converges.
+apply --lock-timeout 60 "$T/second.lua"
+assert_code 0 "waited for the lock"
+assert_content "$T/second" "second"
+# It ran after the first run had finished, not alongside it.
+assert_file "$T/first-done"
+check; wait "$FIRST" || fail "the first run failed: $(cat "$T/first.out")"
+
+# The lock is free again: a run with no waiting at all succeeds.
+apply --lock-timeout 0 "$T/second.lua"
+assert_code 0 "lock free"
+assert_summary 0 0
+
+# A run killed with SIGKILL leaves no stale lock (the kernel drops it).
+rm -f "$T/started"
+# The command records its PID (it leads its own process group, so the
+# test can clean it up after killing ccchef).
+cat >"$T/killed.lua" <<LUA
+execute "started" { command = "touch $T/started" }
+execute "sleep" { command = "echo \$\$ > $T/child.pid; exec sleep 60" }
+LUA
+"$CCCHEF" apply --state-dir "$STATE" "$T/killed.lua" >/dev/null 2>&1 &
+VICTIM=$!
+track_pid "$VICTIM"
+check; wait_for "$T/started" || fail "the run to kill did not start"
+check; wait_for "$T/child.pid" -s || fail "the command did not start"
+CHILD=$(cat "$T/child.pid" 2>/dev/null)
+[ -n "$CHILD" ] && track_pid "$CHILD"
+kill -9 "$VICTIM"
+wait "$VICTIM" 2>/dev/null
+[ -n "$CHILD" ] && kill -9 -- "-$CHILD" 2>/dev/null
+apply --lock-timeout 0 "$T/second.lua"
+assert_code 0 "no stale lock after kill -9"
+
+finish
