@@ -14,7 +14,8 @@ M.DEFAULT_CONF_DIR = "/etc/apache2"
 function M.check_conf_dir(conf_dir)
   local st = sys.stat(conf_dir)
   if not st or st.type ~= "directory" then
-    errors.converge(string.format("%s does not exist (is apache2 installed? declare package \"apache2\" first)", conf_dir))
+    errors.converge(string.format("%s does not exist (is apache2 installed? declare package \"apache2\" first)", conf_dir),
+      { assumable = true })
   end
 end
 

@@ -290,10 +290,12 @@ local function converge_action(run, r, action, via)
     end
     ev.status = "updated"
   end)
-  if not ok and ctx.why_run and run.would_change and errors.is(err) and err.lazy then
+  if not ok and ctx.why_run and run.would_change and errors.is(err) and (err.lazy or err.assumable) then
     -- Under why-run a lazy value may read what an earlier resource would
-    -- have written: its value is unknown, which is not a failure. (Units
-    -- flag errors that come from lazy values with `lazy = true`.)
+    -- have written, and a parent directory, owner or program an earlier
+    -- resource would create is missing: not a failure, but unknown until
+    -- those changes are made (Chef's why-run "assumptions"). Units flag
+    -- such errors with `lazy = true` or `assumable = true`.
     ev.status = "would-update"
     ev.changes = { "unknown until the changes before it are made (" .. err.message .. ")" }
   elseif not ok then

@@ -25,7 +25,7 @@ function M.uid(ctx, owner)
   local v = ctx.cache[key]
   if v == nil then
     local u = sys.user(owner)
-    if not u then errors.converge(string.format("owner '%s' does not exist", owner)) end
+    if not u then errors.converge(string.format("owner '%s' does not exist", owner), { assumable = true }) end
     v = u.uid
     ctx.cache[key] = v
   end
@@ -39,7 +39,7 @@ function M.gid(ctx, group)
   local v = ctx.cache[key]
   if v == nil then
     local g = sys.group(group)
-    if not g then errors.converge(string.format("group '%s' does not exist", group)) end
+    if not g then errors.converge(string.format("group '%s' does not exist", group), { assumable = true }) end
     v = g.gid
     ctx.cache[key] = v
   end
@@ -111,7 +111,8 @@ function M.require_parent(path, ctx)
   local st = sys.stat(parent)
   if not st and M.planned_directory(ctx, parent) then return end
   if not st then
-    errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent))
+    errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent),
+      { assumable = true })
   elseif st.type ~= "directory" then
     errors.converge(string.format("parent %s is not a directory", parent))
   end

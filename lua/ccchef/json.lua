@@ -153,11 +153,13 @@ decode_value = function(s, i)
       i = skip(s, i + 1)
     end
   elseif c == "[" then
-    local arr = {}
+    local arr, n = {}, 0
     i = skip(s, i + 1)
     if s:sub(i, i) == "]" then return arr, i + 1 end
     while true do
-      arr[#arr + 1], i = decode_value(s, i)
+      -- An explicit index: a null leaves a hole, later items keep their place.
+      n = n + 1
+      arr[n], i = decode_value(s, i)
       i = skip(s, i)
       local d = s:sub(i, i)
       if d == "]" then return arr, i + 1 end

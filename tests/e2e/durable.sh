@@ -72,15 +72,17 @@ assert_code 1 "notified resource fails"
 assert_out "command exited 7"
 check; grep -q 'ref = "execute\[reload\]"' "$PENDING" 2>/dev/null || fail "failed notification not kept pending"
 
-# why-run of a run that fails after the notifier (a file whose directory
-# is missing fails even in why-run) does not write the pending file either.
+# why-run of a run that fails after the notifier (a file resource whose
+# path is a directory fails even in why-run) does not write the pending
+# file either.
 rm -f "$PENDING"
 recipe 7070 "true"
-echo "file \"$T/missing-dir/x\" { content = \"x\" }" >>"$T/r.lua"
+mkdir -p "$T/a-directory"
+echo "file \"$T/a-directory\" { content = \"x\" }" >>"$T/r.lua"
 apply -n "$T/r.lua"
 assert_code 1 "why-run of a failing run"
 assert_out "would notify execute[reload]"
-assert_out "parent directory $T/missing-dir does not exist"
+assert_out "$T/a-directory is a directory, not a file"
 assert_no_file "$PENDING"
 
 # A pending notification whose resource left the recipe is dropped with a

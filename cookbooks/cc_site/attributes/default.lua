@@ -11,6 +11,11 @@ default.cc_site.server_name = "localhost"
 -- http or https. With https a self-signed certificate is generated for
 -- server_name where the config's SSLCertificateFile points.
 default.cc_site.proto = "http"
+-- With https: false keeps the certificate paths the config names
+-- (/etc/ssl/private/HOST.crt ...); a directory puts the generated
+-- self-signed certificate and key there instead (the config is changed to
+-- match, with a "# ccchef:" comment).
+default.cc_site.ssl_dir = false
 -- Listen on this address only ("127.0.0.1"); "" listens on all.
 default.cc_site.bind = ""
 default.cc_site.dir = "/srv/cc_site"

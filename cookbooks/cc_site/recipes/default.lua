@@ -53,6 +53,12 @@ for line in (source .. (source:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)
     if not https then
       line = indent .. "# ccchef: disabled (cc_site.proto is http): " .. line:gsub("^%s*", "")
     elseif directive == "SSLCertificateFile" or directive == "SSLCertificateKeyFile" then
+      if cc.ssl_dir then
+        local moved = cc.ssl_dir .. "/" .. cc.server_name .. (directive == "SSLCertificateFile" and ".crt" or ".key")
+        line = indent .. "# ccchef: certificate moved to cc_site.ssl_dir (was " .. arg .. ")\n"
+          .. indent .. directive .. " " .. moved
+        arg = moved
+      end
       ssl_files[directive] = arg
     elseif directive == "SSLCACertificateFile" and not read_file(arg) then
       line = indent .. "# ccchef: disabled (this CA bundle is not on the node; the certificate is self-signed): "
@@ -79,9 +85,13 @@ rewrite_redirects "cc_site" {
 if https then
   local crt = ssl_files.SSLCertificateFile or ("/etc/ssl/private/" .. cc.server_name .. ".crt")
   local key = ssl_files.SSLCertificateKeyFile or crt:gsub("%.crt$", ".key")
+  directory(crt:match("^(.*)/")) { recursive = true }
+  -- CA:FALSE: Apache warns (AH01906) about a server certificate that
+  -- claims to be a CA, which openssl's default self-signed one does.
   execute("self-signed certificate for " .. cc.server_name) {
     command = string.format(
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj '/CN=%s' -keyout '%s' -out '%s' 2>&1 && chmod 0600 '%s'",
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj '/CN=%s'"
+        .. " -addext 'basicConstraints=critical,CA:FALSE' -keyout '%s' -out '%s' 2>&1 && chmod 0600 '%s'",
       cc.server_name, key, crt, key),
     creates = crt,
   }

@@ -60,3 +60,8 @@ test("Lua error strings become error tables with file and line", function()
   eq(plain.file, nil); eq(plain.message, "no location here")
   ok(errors.from_lua({}, "input").message:find("is a table", 1, true))
 end)
+
+test("json null in an array keeps the positions of later items", function()
+  local v = json.decode('["a", null, 3]')
+  eq(v[1], "a"); eq(v[2], nil); eq(v[3], 3)
+end)
