@@ -136,8 +136,15 @@ assert_code 1 "unknown module"
 assert_out "module 'no_such_mod' does not exist"
 
 # --- creativecommons.org ------------------------------------------------------
-attrs "\"template\": \"$FIXTURE/apache.conf\", \"docroot_source\": \"$FIXTURE/docroot\", \"server_name\": \"creativecommons.org\", \"proto\": \"https\""
-apply -k "$SRC" -j "$T/attrs.json" recipe:cc_site
+# As the issue's command line has it: from the project root, the fixture
+# named by relative paths with --attr (the instance and port come from -j).
+attrs '"server_name": "creativecommons.org", "proto": "https"'
+cd "$SRC" || exit 1
+cc_apply() {
+	apply -j "$T/attrs.json" --attr cc_site.template=../shared/fixtures/creativecommons.org/apache.conf \
+		--attr cc_site.docroot_source=../shared/fixtures/creativecommons.org/docroot "$@" recipe:cc_site
+}
+cc_apply
 assert_code 0 "creativecommons.org converge"
 check; grep -q "<IfModule php_module> # ccchef:" "$CONF/sites-available/cc_site.conf" || fail "php directives wrapped"
 check; grep -q "# ccchef: disabled (this CA bundle is not on the node" "$CONF/sites-available/cc_site.conf" || fail "CA bundle line"
@@ -147,7 +154,7 @@ CC_PROTO=https CC_HOST=creativecommons.org CC_PORT=$PORT \
 	bash "$(dirname "$0")/cc_check.sh" "https://127.0.0.1:$PORT" "$(dirname "$0")/cc_expectations.tsv" "$FIXTURE/docroot" >"$T/cc.out" 2>&1
 check; [ $? = 0 ] || { fail "creativecommons.org rewrite behaviours"; cat "$T/cc.out" >&2; }
 tail -1 "$T/cc.out"
-apply -k "$SRC" -j "$T/attrs.json" recipe:cc_site
+cc_apply
 assert_summary 0 0
 
 finish

@@ -25,8 +25,16 @@ if cc.proto ~= "http" and cc.proto ~= "https" then
   error("cc_site.proto must be http or https, got " .. tostring(cc.proto))
 end
 
-local template_path = cc.template == "example" and cookbook_path("files/example/site.conf") or cc.template
-local docroot_source = cc.docroot_source == "example" and cookbook_path("files/example/docroot") or cc.docroot_source
+-- Paths given as attributes are relative to where ccchef runs (as a user
+-- typing --attr cc_site.template=../x expects), not to the cookbook.
+local function from_cwd(path)
+  if path:sub(1, 1) == "/" then return path end
+  return (os.getenv("PWD") or ".") .. "/" .. path
+end
+local template_path = cc.template == "example" and cookbook_path("files/example/site.conf")
+  or from_cwd(cc.template)
+local docroot_source = cc.docroot_source == "example" and cookbook_path("files/example/docroot")
+  or from_cwd(cc.docroot_source)
 
 -- ${name} -> value; an unknown placeholder is an error naming its line.
 local values = {
