@@ -9,8 +9,16 @@ local service_ref = "service[" .. service_name .. "]"
 package(a.packages) {}
 
 if inst then
+  -- setup-instance copies the live /etc/apache2, sites and Listen lines
+  -- included, which would make the new Apache fight the main one for its
+  -- ports. A new instance therefore starts with no site enabled and only
+  -- Debian's own conf-enabled snippets (those apache2 ships as conffiles);
+  -- recipes enable what it serves.
   execute("apache2 instance " .. inst) {
-    command = "sh /usr/share/doc/apache2/examples/setup-instance " .. inst,
+    command = "sh /usr/share/doc/apache2/examples/setup-instance " .. inst
+      .. " && rm -f " .. conf_dir .. "/sites-enabled/*"
+      .. " && for f in " .. conf_dir .. "/conf-enabled/*; do"
+      .. " grep -qx \"/etc/apache2/conf-available/${f##*/}\" /var/lib/dpkg/info/apache2.conffiles || rm -f \"$f\"; done",
     creates = conf_dir,
   }
 end
