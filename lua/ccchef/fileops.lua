@@ -199,4 +199,27 @@ function M.apply_content(p, cur, want, action, changes, ctx)
   return info
 end
 
+-- plan/apply for units whose load put the wanted content in p.want (file,
+-- template): the whole unit interface past load is shared.
+function M.plan_want(p, cur, action, ctx)
+  return M.plan_content(p, cur, p.want, action, ctx)
+end
+
+function M.apply_want(p, cur, action, changes, ctx)
+  return M.apply_content(p, cur, p.want, action, changes, ctx)
+end
+
+-- rm -rf for directory and remote_directory deletes; raises on failure.
+function M.remove_tree(path)
+  local st = sys.lstat(path)
+  if st and st.type == "directory" then
+    for _, name in ipairs(sys.listdir(path) or {}) do M.remove_tree(path .. "/" .. name) end
+    local ok, err = sys.rmdir(path)
+    if not ok then errors.converge(err) end
+  elseif st then
+    local ok, err = sys.unlink(path)
+    if not ok then errors.converge(err) end
+  end
+end
+
 return M

@@ -18,13 +18,7 @@ local M = {
 }
 
 function M.load(p)
-  local cur, err, errno = sys.lstat(p.path)
-  if not cur then
-    if errno == 2 or errno == 20 then return { exists = false } end
-    errors.converge(err)
-  end
-  cur.exists = true
-  return cur
+  return fileops.load_file(p.path)
 end
 
 function M.plan(p, cur, action, ctx)
@@ -56,21 +50,10 @@ function M.plan(p, cur, action, ctx)
   return fileops.plan_attributes(p, cur, ctx, {})
 end
 
-local function remove_tree(path)
-  local st = sys.lstat(path)
-  if st and st.type == "directory" then
-    for _, name in ipairs(sys.listdir(path) or {}) do remove_tree(path .. "/" .. name) end
-    local ok, err = sys.rmdir(path)
-    if not ok then errors.converge(err) end
-  elseif st then
-    local ok, err = sys.unlink(path)
-    if not ok then errors.converge(err) end
-  end
-end
 
 function M.apply(p, cur, action, changes, ctx)
   if action == "delete" then
-    remove_tree(p.path)
+    fileops.remove_tree(p.path)
     return
   end
   if not cur.exists then

@@ -50,12 +50,7 @@ function M.load(p)
   return fileops.load_file(p.path, p.want)
 end
 
-function M.plan(p, cur, action, ctx)
-  return fileops.plan_content(p, cur, p.want, action, ctx)
-end
-
-function M.apply(p, cur, action, changes, ctx)
-  return fileops.apply_content(p, cur, p.want, action, changes, ctx)
-end
+M.plan = fileops.plan_want
+M.apply = fileops.apply_want
 
 return M

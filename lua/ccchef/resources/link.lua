@@ -33,12 +33,7 @@ function M.validate(p, r)
 end
 
 function M.load(p)
-  local cur, err, errno = sys.lstat(p.path)
-  if not cur then
-    if errno == 2 or errno == 20 then return { exists = false } end
-    errors.converge(err)
-  end
-  cur.exists = true
+  local cur = fileops.load_file(p.path)
   if cur.type == "link" then cur.to = sys.readlink(p.path) end
   return cur
 end

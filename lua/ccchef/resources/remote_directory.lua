@@ -106,21 +106,10 @@ function M.plan(p, cur, action, ctx)
   return changes
 end
 
-local function remove_tree(path)
-  local st = sys.lstat(path)
-  if st and st.type == "directory" then
-    for _, n in ipairs(sys.listdir(path) or {}) do remove_tree(path .. "/" .. n) end
-    local ok, err = sys.rmdir(path)
-    if not ok then errors.converge(err) end
-  elseif st then
-    local ok, err = sys.unlink(path)
-    if not ok then errors.converge(err) end
-  end
-end
 
 function M.apply(p, cur, action, changes, ctx)
   if action == "delete" then
-    remove_tree(p.path)
+    fileops.remove_tree(p.path)
     return
   end
   local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
@@ -143,7 +132,7 @@ function M.apply(p, cur, action, changes, ctx)
     if not ok then errors.converge(err) end
   end
   -- Deepest first, so directories are empty when their turn comes.
-  for i = #cur.todo.remove, 1, -1 do remove_tree(p.path .. "/" .. cur.todo.remove[i]) end
+  for i = #cur.todo.remove, 1, -1 do fileops.remove_tree(p.path .. "/" .. cur.todo.remove[i]) end
 end
 
 return M
