@@ -7,6 +7,7 @@ local errors = require("ccchef.errors")
 local json = require("ccchef.json")
 local report = require("ccchef.report")
 local state = require("ccchef.state")
+local util = require("ccchef.util")
 
 local M = {}
 
@@ -123,8 +124,13 @@ local function exit_code(summary, detailed)
   return failed and 1 or 0
 end
 
-local function cmd_apply(args)
-  local opts, runlist = parse(args, 2, APPLY_OPTIONS)
+-- Converge this machine: what `apply` does once its arguments are parsed,
+-- and what the remote runner does with the bundle it was sent. opts has the
+-- keys of APPLY_OPTIONS, plus (for the runner) attributes (a table merged
+-- into node) and node_name. reporter is optional (the runner wraps the JSON
+-- one to remember failed resources). Returns the exit code and the summary
+-- (nil when the run did not reach the converge phase) or the error.
+function M.apply(opts, runlist, reporter)
   local format = opts.format or "human"
   if format ~= "human" and format ~= "json" then usage_error("--format must be human or json") end
   if opts.log_level and not report.LEVELS[opts.log_level] then
@@ -134,7 +140,9 @@ local function cmd_apply(args)
   if opts.color then color = true end
   if opts.no_color then color = false end
   local facts = require("ccchef.facts").collect()
-  local reporter = (format == "json" and report.json or report.human)({
+  if opts.attributes then util.merge(facts, opts.attributes) end
+  if opts.node_name then facts.hostname = opts.node_name end
+  reporter = reporter or (format == "json" and report.json or report.human)({
     color = color, log_level = opts.log_level, node_name = facts.hostname })
   local detailed = opts.detailed_exitcodes
   local ok, result = xpcall(function()
@@ -159,10 +167,15 @@ local function cmd_apply(args)
     if not errors.is(result) then return M.internal_error(result) end
     local e = result
     reporter:error(e)
-    if e.kind == "input" then return detailed and 1 or 2 end
-    return detailed and 4 or 1
+    if e.kind == "input" then return detailed and 1 or 2, nil, e end
+    return detailed and 4 or 1, nil, e
   end
-  return exit_code(result, detailed)
+  return exit_code(result, detailed), result
+end
+
+local function cmd_apply(args)
+  local opts, runlist = parse(args, 2, APPLY_OPTIONS)
+  return (M.apply(opts, runlist))
 end
 
 local function cmd_facts(args)
