@@ -5,7 +5,7 @@
  * why processes), and renders their event lines live.
  *
  *   g = spawn.group()
- *   g:start({ argv... }) -> id | nil, msg
+ *   g:start({ argv... } [, { "K=V"... }]) -> id | nil, msg   (env added to ours)
  *   g:next() -> { id=, stream="stdout"|"stderr", line= }
  *             | { id=, exit=true, status=, signal= }
  *             | nil (nothing left running)
@@ -201,6 +201,25 @@ static int l_start(lua_State *L)
 		lua_pop(L, 1);
 	}
 	argv[argc] = NULL;
+	/* Our environment plus the pairs given: how a worker gets its spec
+	 * without putting it on a command line that ps shows to everyone. */
+	char **env = NULL;
+	if (lua_istable(L, 3)) {
+		extern char **environ;
+		size_t n = 0;
+		while (environ[n])
+			n++;
+		int extra = (int)luaL_len(L, 3);
+		env = lua_newuserdatauv(L, sizeof(char *) * (n + (size_t)extra + 1), 0);
+		for (size_t i = 0; i < n; i++)
+			env[i] = environ[i];
+		for (int i = 0; i < extra; i++) {
+			lua_rawgeti(L, 3, i + 1);
+			env[n + (size_t)i] = (char *)luaL_checkstring(L, -1);
+			lua_pop(L, 1);
+		}
+		env[n + (size_t)extra] = NULL;
+	}
 
 	struct child *c = calloc(1, sizeof *c);
 	if (c == NULL)
@@ -217,7 +236,7 @@ static int l_start(lua_State *L)
 		{ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&c->err },
 	};
 	uv_process_options_t o = {
-		.file = argv[0], .args = argv, .exit_cb = on_proc_exit,
+		.file = argv[0], .args = argv, .env = env, .exit_cb = on_proc_exit,
 		.stdio_count = 3, .stdio = stdio,
 	};
 	c->next = g->children;

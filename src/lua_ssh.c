@@ -343,10 +343,11 @@ static int l_chan_close(lua_State *L)
 	if (c->c != NULL && c->owner->s == NULL)
 		c->c = NULL;
 	if (c->c != NULL) {
-		if (ssh_channel_is_open(c->c)) {
-			status = ssh_channel_get_exit_status(c->c);
+		/* Waits for the exit status unless the node closed the channel
+		 * already; libssh keeps the status it received either way. */
+		status = ssh_channel_get_exit_status(c->c);
+		if (ssh_channel_is_open(c->c))
 			ssh_channel_close(c->c);
-		}
 		ssh_channel_free(c->c);
 		c->c = NULL;
 	}

@@ -18,6 +18,9 @@ usage: ccchef COMMAND [options] ...
 
 commands:
   apply [options] RUNLIST...   converge this machine
+  remote [options] TARGETS [RUNLIST...]
+                               converge other machines over SSH
+  status [options] TARGETS     what each node last converged, when, how it went
   facts                        print what ccchef knows about this machine (JSON)
   help [COMMAND]               show help
   --version                    print the version
@@ -141,7 +144,7 @@ function M.apply(opts, runlist, reporter)
   if opts.no_color then color = false end
   local facts = require("ccchef.facts").collect()
   if opts.attributes then util.merge(facts, opts.attributes) end
-  if opts.node_name then facts.hostname = opts.node_name end
+  if opts.node_name then facts.name = opts.node_name end
   reporter = reporter or (format == "json" and report.json or report.human)({
     color = color, log_level = opts.log_level, node_name = facts.hostname })
   local detailed = opts.detailed_exitcodes
@@ -190,6 +193,8 @@ local function cmd_help(args)
     io.stdout:write(USAGE)
   elseif HELP[topic] then
     io.stdout:write(HELP[topic])
+  elseif topic == "remote" or topic == "status" then
+    io.stdout:write(require("ccchef.remote").HELP[topic])
   else
     usage_error("no help for '" .. topic .. "'")
   end
@@ -208,7 +213,16 @@ function M.internal_error(msg)
   return 70
 end
 
-local COMMANDS = { apply = cmd_apply, facts = cmd_facts, help = cmd_help }
+-- Shared with ccchef.remote, which parses its own options the same way.
+M.parse, M.usage_error, M.number_option = parse, usage_error, number_option
+
+local COMMANDS = {
+  apply = cmd_apply, facts = cmd_facts, help = cmd_help,
+  remote = function(args) return require("ccchef.remote").cmd_remote(args) end,
+  status = function(args) return require("ccchef.remote").cmd_status(args) end,
+  -- Internal: one node of a remote run, started by `remote` itself.
+  ["__node"] = function() return require("ccchef.remote").node_main() end,
+}
 
 function M.main(args)
   local cmd = args[1]

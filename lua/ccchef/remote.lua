@@ -1,0 +1,839 @@
+-- ccchef.remote: `ccchef remote` and `ccchef status` (DESIGN.md 2.1, 3;
+-- docs/remote.md).
+--
+-- The controller resolves TARGETS (ccchef.inventory), finds the kitchen and
+-- the runner, then starts one worker process per node (`ccchef __node`,
+-- its spec in $CCCHEF_NODE_SPEC) on a libuv loop (ccchef.spawn), at most
+-- -p N at a time, and renders the JSON lines each worker prints, prefixed
+-- with the node's name, then a summary table.
+--
+-- Why a process per node: libssh's API blocks (connect, key exchange,
+-- channel reads), and driving its non-blocking mode from libuv would mean
+-- re-implementing its state machines around every call. A worker process
+-- runs the plain blocking sequence, a crash or hang in one node's session
+-- cannot touch the others, and the parent's loop only reads pipes. A
+-- worker costs one exec of ccchef (a few milliseconds).
+--
+-- A worker (node_main): ssh session (ssh config, agent, keys), host key
+-- against known_hosts, then one exec channel running a small bootstrap
+-- script: it checks the architecture and whether the runner with our
+-- content hash is cached on the node; if so it execs it and the bundle
+-- (tar, ccchef.archive) goes to its stdin; if not, the runner is uploaded
+-- (verified with sha256sum on the node) and the script runs again.
+local archive = require("ccchef.archive")
+local cli = require("ccchef.cli")
+local errors = require("ccchef.errors")
+local inventory = require("ccchef.inventory")
+local json = require("ccchef.json")
+local report = require("ccchef.report")
+local sys = require("ccchef.sys")
+local util = require("ccchef.util")
+
+local M = {}
+
+M.HELP = {
+  remote = [[
+usage: ccchef remote [options] TARGETS [RUNLIST...]
+
+Converges other machines over SSH. TARGETS: a node name from nodes.lua, a
+comma list, @ROLE (the nodes with that role), user@host[:port], or a name
+from the ssh config. With no RUNLIST a node's run_list from nodes.lua is used.
+The runner (ccchef-runner) is uploaded to a node only when the node lacks
+this exact build (/var/cache/ccchef, or ~/.cache/ccchef for other users).
+
+options:
+  -n, --why-run            change nothing; report what would change
+  --format human|json      output format (json: one event per line, with "node")
+  -l, --log-level LEVEL    error, warn (default), info or debug
+  --detailed-exitcodes     0 no changes, 2 changes, 4 failures, 6 both, 1 bad input
+  -k, --kitchen DIR        the kitchen (default: found from the recipes or the
+                           current directory: a directory with cookbooks/ or roles/)
+  --inventory FILE         nodes file (default KITCHEN/nodes.lua, or ./nodes.lua)
+  -E, --environment ENV    environment for every node (overrides nodes.lua)
+  -F FILE                  ssh config file (default ~/.ssh/config)
+  -i FILE                  identity (private key) file, tried first
+  -u, --user USER          log in as USER
+  --sudo                   run the runner with sudo -n (for a non-root user)
+  -p, --parallel N         converge N nodes at once (default 10)
+  --serial N               rolling: N nodes at a time, stop when a batch fails
+  --accept-new-host-key    record the host key of a node not in known_hosts
+                           (a changed key is always refused)
+  --connect-timeout S      give up connecting after S seconds (default 10)
+  --command-timeout S      give up on a node's run after S seconds (default 3600)
+  --runner FILE            the ccchef-runner to upload (default: beside ccchef)
+  --color, --no-color      force colour on or off
+]],
+  status = [[
+usage: ccchef status [options] TARGETS
+
+What each node last converged (from its /var/lib/ccchef/last-run.json): when,
+the run list, how many resources changed or failed, and the ccchef version.
+Takes the ssh options of `remote` (-F, -i, -u, --sudo, -p, -k, --inventory,
+--accept-new-host-key, --connect-timeout) and --format human|json.
+]],
+}
+
+local OPTIONS = {
+  ["-n"] = { "why_run" }, ["--why-run"] = { "why_run" },
+  ["--format"] = { "format", true },
+  ["-l"] = { "log_level", true }, ["--log-level"] = { "log_level", true },
+  ["--detailed-exitcodes"] = { "detailed_exitcodes" },
+  ["-k"] = { "kitchen", true }, ["--kitchen"] = { "kitchen", true },
+  ["--inventory"] = { "inventory", true },
+  ["-E"] = { "environment", true }, ["--environment"] = { "environment", true },
+  ["-F"] = { "ssh_config", true },
+  ["-i"] = { "identity", true },
+  ["-u"] = { "user", true }, ["--user"] = { "user", true },
+  ["--sudo"] = { "sudo" },
+  ["-p"] = { "parallel", true }, ["--parallel"] = { "parallel", true },
+  ["--serial"] = { "serial", true },
+  ["--accept-new-host-key"] = { "accept_new" },
+  ["--connect-timeout"] = { "connect_timeout", true },
+  ["--command-timeout"] = { "command_timeout", true },
+  ["--runner"] = { "runner", true },
+  ["--color"] = { "color" }, ["--no-color"] = { "no_color" },
+}
+
+local function usage_error(msg) cli.usage_error(msg) end
+
+local function abspath(p)
+  if util.is_absolute(p) then return p end
+  return (os.getenv("PWD") or sys.realpath(".") or ".") .. "/" .. p
+end
+
+---------------------------------------------------------------------------
+-- Kitchen and bundle
+
+local function is_kitchen(dir)
+  local c, r = sys.stat(dir .. "/cookbooks"), sys.stat(dir .. "/roles")
+  return (c and c.type == "directory") or (r and r.type == "directory")
+end
+
+local function find_kitchen_up(dir)
+  while dir and dir ~= "" do
+    if is_kitchen(dir) then return dir end
+    local parent = util.dirname(dir)
+    if parent == dir then break end
+    dir = parent
+  end
+  return nil
+end
+
+local function is_file_item(item) return not item:find("^%a+:") end
+
+-- The directory a bundle is made of, and the run list rewritten relative to
+-- it. The kitchen (-k, or the first directory with cookbooks/ or roles/
+-- above the first recipe or the current directory); without one, the
+-- deepest directory holding every recipe file of the run list.
+local function bundle_root(opts, runlists)
+  local files = {}
+  for _, rl in ipairs(runlists) do
+    for _, item in ipairs(rl) do
+      if is_file_item(item) then
+        local real = sys.realpath(abspath(item))
+        if not real then errors.input("recipe file " .. item .. " does not exist") end
+        files[#files + 1] = real
+      end
+    end
+  end
+  local root
+  if opts.kitchen then
+    root = sys.realpath(abspath(opts.kitchen))
+    if not root then errors.input("kitchen " .. opts.kitchen .. " does not exist") end
+  else
+    root = (files[1] and find_kitchen_up(util.dirname(files[1])))
+      or find_kitchen_up(sys.realpath(".") or ".")
+  end
+  if not root then
+    if #files == 0 then
+      errors.input("role: and recipe: items need a kitchen (a directory with cookbooks/ or roles/; -k DIR)")
+    end
+    root = util.dirname(files[1])
+    for _, f in ipairs(files) do
+      while f:sub(1, #root + 1) ~= root .. "/" do root = util.dirname(root) end
+    end
+  end
+  for _, f in ipairs(files) do
+    if f:sub(1, #root + 1) ~= root .. "/" then
+      errors.input(string.format("recipe file %s is outside the kitchen %s", f, root))
+    end
+  end
+  return root
+end
+
+local function relative_runlist(root, rl)
+  local out = {}
+  for _, item in ipairs(rl) do
+    if is_file_item(item) then
+      out[#out + 1] = sys.realpath(abspath(item)):sub(#root + 2)
+    else
+      out[#out + 1] = item
+    end
+  end
+  return out
+end
+
+local SKIP = { [".git"] = true, [".hg"] = true, [".svn"] = true }
+local MAX_BUNDLE = 256 * 1024 * 1024
+
+-- Every file, directory and link under root as ccchef.archive entries.
+local function collect(root)
+  local entries, total = {}, 0
+  local function walk(dir, rel)
+    local names, err = sys.listdir(dir)
+    if not names then errors.input("cannot read the kitchen: " .. err) end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      if not SKIP[name] then
+        local path, r = dir .. "/" .. name, rel == "" and name or rel .. "/" .. name
+        local st = sys.lstat(path)
+        if st and st.type == "directory" then
+          entries[#entries + 1] = { path = r, type = "directory", mode = st.mode }
+          walk(path, r)
+        elseif st and st.type == "file" then
+          local data, rerr = sys.read(path)
+          if not data then errors.input("cannot read " .. rerr) end
+          total = total + #data
+          if total > MAX_BUNDLE then
+            errors.input(string.format("the bundle of %s is over %d MiB: is that the kitchen you meant (-k DIR)?",
+              root, MAX_BUNDLE // 1048576))
+          end
+          entries[#entries + 1] = { path = r, type = "file", mode = st.mode, data = data }
+        elseif st and st.type == "link" then
+          entries[#entries + 1] = { path = r, type = "link", target = sys.readlink(path) }
+        end
+      end
+    end
+  end
+  walk(root, "")
+  return entries
+end
+
+---------------------------------------------------------------------------
+-- The worker: one node
+
+local function emit(t)
+  io.stdout:write(json.encode(t), "\n")
+  io.stdout:flush()
+end
+
+local function sq(s) return util.shell_quote(s) end
+
+-- The cache directory of the runner on the node, as shell.
+local CACHE_DIR = [[if [ -n "${CCCHEF_CACHE_DIR:-}" ]; then d=$CCCHEF_CACHE_DIR; ]]
+  .. [[elif [ "$(id -u)" = 0 ]; then d=/var/cache/ccchef; ]]
+  .. [[else d=${XDG_CACHE_HOME:-$HOME/.cache}/ccchef; fi; ]]
+
+local function sudo_prefix(spec) return spec.sudo and "sudo -n -- " or "" end
+
+-- The state directory the runner is told about: the inventory's, or the
+-- node's $CCCHEF_STATE_DIR (sudo would drop it from the environment).
+local function state_arg(spec)
+  if spec.state_dir then return "--state-dir " .. sq(spec.state_dir) end
+  return [[${CCCHEF_STATE_DIR:+--state-dir "$CCCHEF_STATE_DIR"}]]
+end
+
+local function bootstrap_script(spec)
+  return "arch=$(uname -m); if [ \"$arch\" != " .. sq(spec.arch) .. " ]; then "
+    .. "echo \"ccchef-bootstrap arch $arch\"; exit 112; fi; " .. CACHE_DIR
+    .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; "
+    .. "if [ ! -x \"$r\" ]; then echo \"ccchef-bootstrap missing $r\"; exit 111; fi; "
+    .. "echo \"ccchef-bootstrap ok $r\"; exec " .. sudo_prefix(spec) .. "\"$r\" " .. state_arg(spec)
+end
+
+local function upload_script(spec)
+  return "set -e; umask 022; " .. CACHE_DIR .. "mkdir -p \"$d\"; "
+    .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; t=\"$r.tmp.$$\"; "
+    .. "trap 'rm -f \"$t\"' EXIT; cat >\"$t\"; "
+    .. "if ! echo \"" .. spec.runner_sha .. "  $t\" | sha256sum -c --status; then "
+    .. "echo \"ccchef: the uploaded runner does not match its sha256 (" .. spec.runner_sha .. ")\" >&2; exit 1; fi; "
+    .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; echo \"$r\""
+end
+
+local function status_script(spec)
+  -- $1: the state directory, if known; sudo resets the environment, so it
+  -- is taken from the login user's environment before sudo runs.
+  local body = [[d=$1; if [ -z "$d" ]; then if [ "$(id -u)" = 0 ]; then d=/var/lib/ccchef; ]]
+    .. [[else d=${XDG_STATE_HOME:-$HOME/.local/state}/ccchef; fi; fi; ]]
+    .. [[if [ -e "$d/last-run.json" ]; then cat "$d/last-run.json"; else echo '{"never":true}'; fi]]
+  local dir = spec.state_dir and sq(spec.state_dir) or [["${CCCHEF_STATE_DIR:-}"]]
+  return sudo_prefix(spec) .. "sh -c " .. sq(body) .. " sh " .. dir
+end
+
+-- A failure that ends this node's run: the parent shows it and counts the
+-- node as unreachable/failed.
+local NodeError = {}
+local function node_fail(stage, message)
+  error(setmetatable({ stage = stage, message = message }, NodeError), 0)
+end
+
+-- Reads a channel line by line. Returns a function giving line, stream
+-- ("stdout"/"stderr"), or nil at the end; node_fail on timeout.
+local function line_reader(ch, deadline, what)
+  local bufs = { stdout = "", stderr = "" }
+  local pending = {}
+  local ended = false
+  return function()
+    while true do
+      if #pending > 0 then return table.unpack(table.remove(pending, 1)) end
+      if ended then return nil end
+      if sys.now() > deadline then node_fail("timeout", what .. " timed out (--command-timeout)") end
+      local data, stream = ch:read(500)
+      if data == nil and stream ~= nil then node_fail("ssh", stream) end
+      if data == nil then
+        ended = true
+        for _, s in ipairs({ "stdout", "stderr" }) do
+          if bufs[s] ~= "" then pending[#pending + 1] = { bufs[s], s } end
+        end
+      elseif data ~= "" then
+        local b = bufs[stream] .. data
+        for line in b:gmatch("([^\n]*)\n") do pending[#pending + 1] = { line, stream } end
+        bufs[stream] = b:match("([^\n]*)$")
+      end
+    end
+  end
+end
+
+local function known_hosts_display(info)
+  local kh = info.known_hosts or "%d/known_hosts"
+  return (kh:gsub("%%d", "~/.ssh"))
+end
+
+local function host_display(info)
+  if info.port and info.port ~= 22 then return string.format("[%s]:%d", info.host, info.port) end
+  return info.host
+end
+
+local function connect(spec)
+  local s, err = require("ccchef.ssh").session({
+    host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
+    identity = spec.identity, timeout = spec.connect_timeout,
+  })
+  if not s then node_fail("connect", err) end
+  local info = s:info()
+  local ok, cerr = s:connect()
+  if not ok then
+    node_fail("connect", string.format("cannot connect to %s port %s: %s", tostring(info.host),
+      tostring(info.port), (cerr:gsub("^connect: ", ""))))
+  end
+  local verdict, key = s:host_key()
+  if not verdict then node_fail("host-key", key) end
+  local where = known_hosts_display(info)
+  if verdict == "changed" or verdict == "other" then
+    node_fail("host-key", string.format(
+      "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! The %s host key of %s is %s, "
+      .. "not the key recorded in %s. Someone could be eavesdropping on you right now "
+      .. "(man-in-the-middle attack), or the host key has just been changed. "
+      .. "If the change is expected, remove the old key: ssh-keygen -f %s -R '%s'. Refusing to connect.",
+      key.type, host_display(info), key.fingerprint, where, where, host_display(info)))
+  elseif verdict == "unknown" then
+    if not spec.accept_new then
+      node_fail("host-key", string.format(
+        "host key verification failed: %s is not in %s (its %s key is %s). "
+        .. "Check the fingerprint, then rerun with --accept-new-host-key to record it.",
+        host_display(info), where, key.type, key.fingerprint))
+    end
+    local aok, aerr = s:accept_host_key()
+    if not aok then node_fail("host-key", aerr) end
+    emit({ event = "host_key", accepted = true, type = key.type, fingerprint = key.fingerprint,
+      known_hosts = where })
+  elseif verdict ~= "ok" then
+    node_fail("host-key", "cannot check the host key: " .. tostring(key.error))
+  end
+  local aok, aerr = s:auth()
+  if not aok then node_fail("auth", string.format("%s: %s", host_display(info), aerr)) end
+  return s, info
+end
+
+-- Run a command to the end: stdin, then all output. Returns status, stdout, stderr.
+local function exec(s, command, stdin, deadline, what)
+  local ch, err = s:open(command)
+  if not ch then node_fail("ssh", err) end
+  if stdin then
+    local ok, werr = ch:write(stdin)
+    if not ok then node_fail("ssh", werr) end
+  end
+  ch:eof()
+  local out, errs = {}, {}
+  local read = line_reader(ch, deadline, what)
+  for line, stream in read do
+    local t = stream == "stdout" and out or errs
+    t[#t + 1] = line
+  end
+  return ch:close(), table.concat(out, "\n"), table.concat(errs, "\n")
+end
+
+local function sudo_check(line, spec)
+  if spec.sudo and (line:find("a password is required", 1, true) or line:find("a terminal is required", 1, true)) then
+    node_fail("sudo", string.format(
+      "sudo asks %s for a password (ccchef runs sudo -n, which cannot prompt): allow the user "
+      .. "to run the runner without a password (NOPASSWD in sudoers), or log in as root",
+      tostring(spec.login_user)))
+  end
+end
+
+local function upload(s, spec, deadline)
+  local t0 = sys.now()
+  local data, err = sys.read(spec.runner)
+  if not data then node_fail("bootstrap", "cannot read the runner: " .. err) end
+  local status, out, errs = exec(s, upload_script(spec), data, deadline, "uploading the runner")
+  if status ~= 0 then
+    node_fail("bootstrap", "uploading the runner failed: " .. (errs ~= "" and errs or ("exit " .. status)))
+  end
+  emit({ event = "bootstrap", action = "uploaded", path = out, bytes = #data, sha256 = spec.runner_sha,
+    duration = sys.now() - t0 })
+end
+
+local function converge(s, spec, deadline)
+  local bundle_entries = collect(spec.root)
+  bundle_entries[#bundle_entries + 1] = { path = "run.json", type = "file", mode = 420,
+    data = json.encode(spec.run) }
+  local tar, perr = archive.pack(bundle_entries)
+  if not tar then node_fail("bundle", perr) end
+
+  for attempt = 1, 2 do
+    local ch, err = s:open(bootstrap_script(spec))
+    if not ch then node_fail("ssh", err) end
+    local read = line_reader(ch, deadline, "the run")
+    local first
+    for line, stream in read do
+      if stream == "stdout" then first = line break end
+      emit({ event = "stderr", line = line })
+    end
+    local word, arg = (first or ""):match("^ccchef%-bootstrap (%S+) ?(.*)$")
+    if word == "missing" and attempt == 1 then
+      ch:close()
+      upload(s, spec, deadline)
+    elseif word == "arch" then
+      ch:close()
+      node_fail("bootstrap", string.format("the node runs on %s; this runner is built for %s", arg, spec.arch))
+    elseif word ~= "ok" then
+      local status = ch:close()
+      node_fail("bootstrap", string.format("unexpected answer from the node (exit %d): %s", status, tostring(first)))
+    else
+      if attempt == 1 then emit({ event = "bootstrap", action = "cached", path = arg, sha256 = spec.runner_sha }) end
+      local ok, werr = ch:write(tar)
+      ch:eof()
+      local saw_end = false
+      for line, stream in read do
+        if stream == "stdout" then
+          io.stdout:write(line, "\n")
+          io.stdout:flush()
+          if line:find('"event":"run_end"', 1, true) or line:find('"event":"error"', 1, true) then saw_end = true end
+        else
+          sudo_check(line, spec)
+          -- The runner's own error lines repeat its JSON error event.
+          if not line:find("^ccchef%-runner: error: ") and not line:find("^ccchef: error: ") then
+            emit({ event = "stderr", line = line })
+          end
+        end
+      end
+      local status = ch:close()
+      if not ok and not saw_end then node_fail("ssh", werr) end
+      if not saw_end and status ~= 0 then
+        node_fail("run", string.format("the runner ended without a result (exit %d)", status))
+      end
+      return status
+    end
+  end
+  node_fail("bootstrap", "the runner is still missing after the upload")
+end
+
+local function status(s, spec, deadline)
+  local st, out, errs = exec(s, status_script(spec), nil, deadline, "status")
+  for line in errs:gmatch("[^\n]+") do sudo_check(line, spec) end
+  if st ~= 0 then node_fail("status", "cannot read last-run.json: " .. (errs ~= "" and errs or ("exit " .. st))) end
+  local data, jerr = json.decode(out)
+  if type(data) ~= "table" then node_fail("status", "last-run.json is not JSON: " .. tostring(jerr)) end
+  emit({ event = "status", last_run = data })
+  return 0
+end
+
+-- `ccchef __node`: one node, its spec in $CCCHEF_NODE_SPEC. Prints JSON
+-- lines; exits with the runner's code, or 1 when the node failed before.
+function M.node_main()
+  local spec, jerr = json.decode(os.getenv("CCCHEF_NODE_SPEC") or "")
+  if type(spec) ~= "table" then
+    io.stderr:write("ccchef __node: bad or missing CCCHEF_NODE_SPEC: " .. tostring(jerr) .. "\n")
+    return 2
+  end
+  local deadline = sys.now() + (spec.command_timeout or 3600)
+  local ok, code = xpcall(function()
+    local s, info = connect(spec)
+    spec.login_user = info.user
+    local rc
+    if spec.mode == "status" then rc = status(s, spec, deadline) else rc = converge(s, spec, deadline) end
+    s:close()
+    return rc
+  end, function(e)
+    if getmetatable(e) == NodeError or errors.is(e) then return e end
+    return debug.traceback(tostring(e), 2)
+  end)
+  if ok then return code end
+  if getmetatable(code) == NodeError then
+    emit({ event = "node_error", stage = code.stage, message = code.message })
+    return 1
+  end
+  if errors.is(code) then
+    emit({ event = "node_error", stage = "bundle", message = tostring(code) })
+    return 2
+  end
+  emit({ event = "node_error", stage = "internal", message = "internal error: " .. tostring(code) })
+  return 70
+end
+
+---------------------------------------------------------------------------
+-- The controller
+
+local function runner_file(opts)
+  local path = opts.runner or os.getenv("CCCHEF_RUNNER")
+  if not path then
+    local exe = require("ccchef.spawn").exepath()
+    path = exe and util.dirname(exe) .. "/ccchef-runner"
+  end
+  local st = path and sys.stat(path)
+  if not st or st.type ~= "file" then
+    errors.input("cannot find ccchef-runner" .. (path and (" at " .. path) or "")
+      .. " (install it beside ccchef, or give --runner FILE)")
+  end
+  return sys.realpath(path)
+end
+
+local function sha256_of(path)
+  local res = require("ccchef.proc").run("sha256sum " .. util.shell_quote(path))
+  local sum = res and res.status == 0 and res.output:match("^(%x+)")
+  if not sum or #sum ~= 64 then errors.input("cannot compute the sha256 of " .. path) end
+  return sum
+end
+
+-- The architecture this runner is built for, as `uname -m` says it.
+local function our_arch()
+  local facts = require("ccchef.facts").collect()
+  return facts.arch or facts.machine or "x86_64"
+end
+
+local function common_setup(args)
+  local opts, rest = cli.parse(args, 2, OPTIONS)
+  local format = opts.format or "human"
+  if format ~= "human" and format ~= "json" then usage_error("--format must be human or json") end
+  if opts.log_level and not report.LEVELS[opts.log_level] then
+    usage_error("--log-level must be error, warn, info or debug")
+  end
+  local p = math.tointeger(cli.number_option(opts, "parallel", 10))
+  if not p or p < 1 then usage_error("--parallel needs a positive integer") end
+  opts.parallel = p
+  if opts.serial then
+    opts.serial = math.tointeger(cli.number_option(opts, "serial", 1))
+    if not opts.serial or opts.serial < 1 then usage_error("--serial needs a positive integer") end
+  end
+  opts.connect_timeout = cli.number_option(opts, "connect_timeout", 10)
+  opts.command_timeout = cli.number_option(opts, "command_timeout", 3600)
+  if #rest == 0 then usage_error(args[1] .. " needs TARGETS") end
+  return opts, rest, format
+end
+
+local function load_inventory(opts)
+  if opts.inventory then return inventory.load(abspath(opts.inventory), true) end
+  local k = opts.kitchen and sys.realpath(abspath(opts.kitchen))
+    or find_kitchen_up(sys.realpath(".") or ".")
+  if k and sys.stat(k .. "/nodes.lua") then return inventory.load(k .. "/nodes.lua", true) end
+  if sys.stat("nodes.lua") then return inventory.load("nodes.lua", true) end
+  return {}
+end
+
+local function base_spec(opts, node)
+  return {
+    name = node.name, host = node.host, port = node.port, user = opts.user or node.user,
+    ssh_config = opts.ssh_config and abspath(opts.ssh_config), identity = opts.identity and abspath(opts.identity),
+    connect_timeout = opts.connect_timeout, command_timeout = opts.command_timeout,
+    accept_new = opts.accept_new or false, sudo = opts.sudo or false, state_dir = node.state_dir,
+  }
+end
+
+-- A writer that puts "NAME: " before every line (the human reporter of one
+-- node writes through it).
+local function prefixed(out, prefix)
+  local partial = ""
+  return {
+    write = function(_, ...)
+      local s = partial .. table.concat({ ... })
+      local lines = {}
+      for line in s:gmatch("([^\n]*)\n") do lines[#lines + 1] = prefix .. line .. "\n" end
+      partial = s:match("([^\n]*)$")
+      out:write(table.concat(lines))
+    end,
+    flush = function() out:flush() end,
+  }
+end
+
+-- Runs the workers; calls on_event(node, ev) for each parsed line, and
+-- returns results[i] = { node=, code=, events... } in node order.
+local function fan_out(nodes, specs, opts, on_event)
+  local spawn = require("ccchef.spawn")
+  local exe = spawn.exepath()
+  local results = {}
+  for i, n in ipairs(nodes) do results[i] = { node = n, name = n.name } end
+  local function run_batch(first, last, width)
+    local g = spawn.group()
+    local by_id, nexti, active = {}, first, 0
+    while true do
+      while active < width and nexti <= last do
+        local r = results[nexti]
+        r.t0 = sys.now()
+        local id, err = g:start({ exe, "__node" }, { "CCCHEF_NODE_SPEC=" .. json.encode(specs[nexti]) })
+        if id then
+          by_id[id] = r
+          active = active + 1
+        else
+          r.code = 1
+          r.node_error = { stage = "internal", message = err }
+          on_event(r, { event = "node_error", stage = "internal", message = err })
+        end
+        nexti = nexti + 1
+      end
+      local ev = g:next()
+      if not ev then break end
+      local r = by_id[ev.id]
+      if ev.exit then
+        r.code = ev.signal ~= 0 and 1 or ev.status
+        r.duration = sys.now() - r.t0
+        active = active - 1
+      elseif ev.stream == "stdout" then
+        local t = json.decode(ev.line)
+        if type(t) ~= "table" then t = { event = "stderr", line = ev.line } end
+        if t.event == "run_end" then r.summary = t end
+        if t.event == "node_error" then r.node_error = t end
+        if t.event == "error" then r.input_error = t end
+        if t.event == "status" then r.status = t.last_run end
+        if t.event == "bootstrap" then r.bootstrap = t.action end
+        on_event(r, t)
+      else
+        on_event(r, { event = "stderr", line = ev.line })
+      end
+    end
+  end
+  local width = opts.serial or opts.parallel
+  local i = 1
+  while i <= #nodes do
+    local last = math.min(#nodes, i + width - 1)
+    run_batch(i, last, opts.serial and width or opts.parallel)
+    if not opts.serial then break end
+    local failed = false
+    for j = i, last do if results[j].code ~= 0 then failed = true end end
+    i = last + 1
+    if failed and i <= #nodes then
+      for j = i, #nodes do
+        results[j].skipped = true
+        on_event(results[j], { event = "node_error", stage = "serial",
+          message = "not converged: an earlier batch failed (--serial)" })
+      end
+      break
+    end
+  end
+  return results
+end
+
+local function result_word(r)
+  if r.skipped then return "not run" end
+  if r.node_error then
+    local st = r.node_error.stage
+    if st == "connect" or st == "host-key" or st == "auth" then return "unreachable" end
+    if st == "timeout" then return "timed out" end
+    return "failed"
+  end
+  if r.input_error or r.code == 2 then return "bad input" end
+  if r.code ~= 0 then return "failed" end
+  return "converged"
+end
+
+local function summary_table(out, results, why_run)
+  local rows = { { "NODE", "RESULT", "RESOURCES", why_run and "WOULD UPDATE" or "UPDATED", "FAILED", "TIME", "" } }
+  for _, r in ipairs(results) do
+    local s = r.summary
+    local note = r.node_error and r.node_error.message or (r.input_error and r.input_error.message) or ""
+    if #note > 100 then note = note:sub(1, 97) .. "..." end
+    rows[#rows + 1] = {
+      r.name, result_word(r), s and tostring(s.resources) or "-", s and tostring(s.updated) or "-",
+      s and tostring(s.failed) or "-", r.duration and string.format("%.2f s", r.duration) or "-", note,
+    }
+  end
+  local widths = {}
+  for _, row in ipairs(rows) do
+    for c, v in ipairs(row) do widths[c] = math.max(widths[c] or 0, #v) end
+  end
+  for _, row in ipairs(rows) do
+    local cells = {}
+    for c, v in ipairs(row) do
+      local pad = string.rep(" ", widths[c] - #v)
+      cells[c] = (c >= 3 and c <= 5) and (pad .. v) or (v .. pad)
+    end
+    out:write((table.concat(cells, "  "):gsub("%s+$", "")), "\n")
+  end
+end
+
+function M.cmd_remote(args)
+  local opts, rest, format = common_setup(args)
+  local targets = rest[1]
+  local runlist = { table.unpack(rest, 2) }
+  local color = nil
+  if opts.color then color = true end
+  if opts.no_color then color = false end
+  local ok, res = xpcall(function()
+    local nodes = inventory.resolve(targets, load_inventory(opts))
+    local runlists = {}
+    for i, n in ipairs(nodes) do
+      runlists[i] = #runlist > 0 and runlist or n.run_list
+      if not runlists[i] or #runlists[i] == 0 then
+        errors.input(string.format("node %s has no run list: give RUNLIST, or run_list in nodes.lua", n.name))
+      end
+    end
+    local root = bundle_root(opts, runlists)
+    local runner = runner_file(opts)
+    local sha, arch = sha256_of(runner), our_arch()
+    local specs = {}
+    for i, n in ipairs(nodes) do
+      local spec = base_spec(opts, n)
+      spec.mode, spec.root, spec.runner, spec.runner_sha, spec.arch = "converge", root, runner, sha, arch
+      spec.run = {
+        run_list = relative_runlist(root, runlists[i]), attributes = n.attributes or {},
+        why_run = opts.why_run or false, environment = opts.environment or n.environment,
+        roles = n.roles, node_name = n.name, log_level = opts.log_level,
+      }
+      specs[i] = spec
+    end
+    return { nodes = nodes, specs = specs }
+  end, cli.traceback)
+  if not ok then
+    if not errors.is(res) then return cli.internal_error(res) end
+    io.stderr:write("ccchef: error: " .. tostring(res) .. "\n")
+    return opts.detailed_exitcodes and 1 or 2
+  end
+
+  local reporters = {}
+  local function reporter_for(r)
+    if not reporters[r.name] then
+      reporters[r.name] = report.human({ color = color, log_level = opts.log_level })
+      reporters[r.name].out = prefixed(io.stdout, r.name .. ": ")
+    end
+    return reporters[r.name]
+  end
+  local function on_event(r, ev)
+    if format == "json" then
+      ev.node = r.name
+      io.stdout:write(json.encode(ev), "\n")
+      io.stdout:flush()
+      return
+    end
+    local rep = reporter_for(r)
+    local e = ev.event
+    if e == "run_start" then rep:run_start(ev)
+    elseif e == "resource" then rep:resource(ev)
+    elseif e == "message" then
+      if (report.LEVELS[ev.level] or 3) <= rep.level then
+        io.stdout:write(string.format("%s: %s: %s\n", r.name, ev.level, ev.message))
+      end
+    elseif e == "bootstrap" and ev.action == "uploaded" then
+      io.stdout:write(string.format("%s: uploaded the runner (%d KiB, sha256 %s) to %s in %.2f s\n",
+        r.name, (ev.bytes + 1023) // 1024, ev.sha256:sub(1, 12), ev.path, ev.duration))
+    elseif e == "bootstrap" then
+      io.stdout:write(string.format("%s: runner cached (%s), not uploaded\n", r.name, ev.path))
+    elseif e == "host_key" then
+      io.stdout:write(string.format("%s: recorded the new %s host key %s in %s\n", r.name, ev.type,
+        ev.fingerprint, ev.known_hosts))
+    elseif e == "node_error" or e == "error" then
+      io.stderr:write(string.format("%s: error: %s\n", r.name, ev.message))
+    elseif e == "stderr" then
+      io.stderr:write(string.format("%s: | %s\n", r.name, ev.line))
+    end
+    io.stdout:flush()
+  end
+
+  local results = fan_out(res.nodes, res.specs, opts, on_event)
+  local any_failed, any_input, any_changed = false, false, false
+  local node_results = {}
+  for _, r in ipairs(results) do
+    local word = result_word(r)
+    if word == "bad input" then any_input = true
+    elseif word ~= "converged" then any_failed = true end
+    if r.summary and r.summary.updated > 0 then any_changed = true end
+    node_results[#node_results + 1] = { node = r.name, result = word, bootstrap = r.bootstrap,
+      resources = r.summary and r.summary.resources, updated = r.summary and r.summary.updated,
+      failed = r.summary and r.summary.failed, duration = r.duration,
+      error = r.node_error and r.node_error.message or (r.input_error and r.input_error.message) }
+  end
+  if format == "json" then
+    io.stdout:write(json.encode({ event = "remote_end", nodes = node_results }), "\n")
+  else
+    io.stdout:write("\n")
+    summary_table(io.stdout, results, opts.why_run)
+  end
+  io.stdout:flush()
+  if opts.detailed_exitcodes then
+    if any_input then return 1 end
+    return (any_changed and 2 or 0) + (any_failed and 4 or 0)
+  end
+  if any_input then return 2 end
+  return any_failed and 1 or 0
+end
+
+function M.cmd_status(args)
+  local opts, rest, format = common_setup(args)
+  if #rest > 1 then usage_error("status takes TARGETS only") end
+  local ok, res = xpcall(function()
+    local nodes = inventory.resolve(rest[1], load_inventory(opts))
+    local specs = {}
+    for i, n in ipairs(nodes) do
+      specs[i] = base_spec(opts, n)
+      specs[i].mode = "status"
+    end
+    return { nodes = nodes, specs = specs }
+  end, cli.traceback)
+  if not ok then
+    if not errors.is(res) then return cli.internal_error(res) end
+    io.stderr:write("ccchef: error: " .. tostring(res) .. "\n")
+    return 2
+  end
+  local results = fan_out(res.nodes, res.specs, opts, function(r, ev)
+    if format == "json" then
+      ev.node = r.name
+      io.stdout:write(json.encode(ev), "\n")
+    elseif ev.event == "node_error" then
+      io.stderr:write(string.format("%s: error: %s\n", r.name, ev.message))
+    end
+  end)
+  local failed = false
+  if format == "human" then
+    local rows = { { "NODE", "LAST RUN (UTC)", "RESULT", "RESOURCES", "UPDATED", "FAILED", "RUN LIST", "VERSION" } }
+    for _, r in ipairs(results) do
+      local s = r.status
+      if not s then
+        failed = true
+        rows[#rows + 1] = { r.name, "-", "unreachable", "-", "-", "-", "-", "-" }
+      elseif s.never then
+        rows[#rows + 1] = { r.name, "never", "-", "-", "-", "-", "-", "-" }
+      else
+        local failed_names = {}
+        for _, f in ipairs(s.failed_resources or {}) do failed_names[#failed_names + 1] = f.resource end
+        rows[#rows + 1] = {
+          r.name, os.date("!%Y-%m-%d %H:%M:%S", math.tointeger(s.time) or 0),
+          s.success and "converged" or ("failed" .. (#failed_names > 0 and (": " .. table.concat(failed_names, " ")) or
+            (s.error and (": " .. s.error) or ""))),
+          tostring(s.resources or "-"), tostring(s.updated or "-"), tostring(s.failed or "-"),
+          table.concat(s.run_list or {}, ","), tostring(s.version or "?"),
+        }
+      end
+    end
+    local widths = {}
+    for _, row in ipairs(rows) do for c, v in ipairs(row) do widths[c] = math.max(widths[c] or 0, #v) end end
+    for _, row in ipairs(rows) do
+      local cells = {}
+      for c, v in ipairs(row) do cells[c] = v .. string.rep(" ", widths[c] - #v) end
+      io.stdout:write((table.concat(cells, "  "):gsub("%s+$", "")), "\n")
+    end
+  else
+    for _, r in ipairs(results) do if not r.status then failed = true end end
+  end
+  return failed and 1 or 0
+end
+
+return M
