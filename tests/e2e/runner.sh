@@ -31,7 +31,7 @@ runner() {
 
 mkdir -p "$T/k/files" "$T/dest"
 cat >"$T/k/site.lua" <<'LUA'
-file(node.root .. "/motd") { content = "hello from " .. node.hostname .. "\n" }
+file(node.root .. "/motd") { content = "hello from " .. node.name .. "\n" }
 file(node.root .. "/copy") { source = "shipped.txt", mode = "0600" }
 LUA
 echo shipped >"$T/k/files/shipped.txt"

@@ -1,0 +1,112 @@
+#!/bin/bash
+# ccchef remote against a real sshd: first run uploads the runner, the second
+# reuses it; converge then 0 updated; why-run changes nothing; names from the
+# ssh config, literal user@host:port, nodes.lua with @role and run_list;
+# --format json; ccchef status reads last-run.json.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd.sh"
+
+ssh_setup
+start_node n1
+trust_node n1
+mkdir -p "$T/k/files"
+cat >"$T/k/site.lua" <<'LUA'
+file(node.root .. "/motd") { content = "hello " .. node.name .. "\n" }
+file(node.root .. "/shipped") { source = "shipped.txt" }
+LUA
+echo "shipped with the bundle" >"$T/k/files/shipped.txt"
+cd "$T/k" || exit 1
+
+# A name only the ssh config knows (no nodes.lua): needs the attribute root,
+# so give the recipe a default through a second file.
+cat >"$T/k/default_root.lua" <<LUA
+node.root = node.root or "$T/nodes/n1/root"
+LUA
+remote n1 default_root.lua site.lua
+assert_code 0 "first run"
+assert_out "n1: uploaded the runner"
+assert_out "n1:   updated      file[$T/nodes/n1/root/motd]"
+assert_content "$T/nodes/n1/root/motd" "hello n1"
+assert_content "$T/nodes/n1/root/shipped" "shipped with the bundle"
+check; ls "$T/nodes/n1/cache"/runner-* >/dev/null 2>&1 || fail "no cached runner on the node"
+check; sha=$(sha256sum "$RUNNER" | cut -d' ' -f1); [ -x "$T/nodes/n1/cache/runner-$sha" ] || fail "cached runner is not runner-$sha"
+check; printf '%s' "$OUT" | grep -qE "^n1 +converged +2 +2 +0 " || fail "summary table row"
+
+remote n1 default_root.lua site.lua
+assert_code 0 "second run"
+assert_out "n1: runner cached"
+assert_not_out "uploaded the runner"
+check; printf '%s' "$OUT" | grep -qE "^n1 +converged +2 +0 +0 " || fail "second run: 0 updated"
+
+# why-run: drift is reported with a diff, nothing is changed.
+echo drift >"$T/nodes/n1/root/motd"
+remote -n n1 default_root.lua site.lua
+assert_code 0 "why-run"
+assert_out "would-update"
+assert_out "-drift"
+assert_out "+hello n1"
+assert_content "$T/nodes/n1/root/motd" "drift"
+
+# A runner whose hash differs from the cached one is uploaded again.
+cp "$RUNNER" "$T/runner-copy"
+printf 'x' >>"$T/runner-copy" # ELF ignores trailing bytes; the hash changes
+"$CCCHEF" remote -F "$T/ssh/config" --runner "$T/runner-copy" n1 default_root.lua site.lua >"$T/.out" 2>"$T/.err"
+CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
+assert_code 0 "new runner"
+assert_out "uploaded the runner"
+assert_content "$T/nodes/n1/root/motd" "hello n1"
+
+# Literal user@host:port target, no ssh config entry needed but the keys.
+port=$PORT_n1
+remote "root@127.0.0.1:$port" default_root.lua site.lua
+assert_code 0 "literal target"
+assert_out "root@127.0.0.1:$port: runner cached"
+assert_content "$T/nodes/n1/root/motd" "hello root@127.0.0.1:$port" # node.name is the target
+
+# nodes.lua: attributes, roles (@role), the node's run_list.
+start_node n2
+trust_node n2
+cat >"$T/k/nodes.lua" <<LUA
+return {
+  n1 = { host = "n1", roles = { "web" }, attributes = { root = "$T/nodes/n1/root" },
+         run_list = { "site.lua" } },
+  n2 = { host = "n2", roles = { "web" }, attributes = { root = "$T/nodes/n2/root" },
+         run_list = { "site.lua" } },
+}
+LUA
+remote @web
+assert_code 0 "@web with the nodes' run lists"
+assert_out "n2:   updated      file[$T/nodes/n2/root/motd]"
+assert_content "$T/nodes/n2/root/motd" "hello n2"
+check; printf '%s' "$OUT" | grep -qE "^n1 +converged +2 +1 +0 " || fail "n1 row (motd back to 'hello n1')"
+check; printf '%s' "$OUT" | grep -qE "^n2 +converged +2 +2 +0 " || fail "n2 row"
+
+remote --format json n1,n2
+assert_code 0 "json"
+assert_out '"event":"remote_end"'
+check; printf '%s' "$OUT" | python3 -c '
+import json, sys
+evs = [json.loads(l) for l in sys.stdin if l.strip()]
+ends = [e for e in evs if e["event"] == "run_end"]
+assert sorted(e["node"] for e in ends) == ["n1", "n2"], ends
+assert all(e["updated"] == 0 for e in ends), ends
+last = evs[-1]
+assert last["event"] == "remote_end" and [n["result"] for n in last["nodes"]] == ["converged", "converged"], last
+' || fail "json events"
+
+# Unknown node name and a node without a run list are bad input (exit 2).
+remote n1 missing.lua
+assert_code 2 "missing recipe"
+assert_err "recipe file missing.lua does not exist"
+remote @nosuchrole
+assert_code 2 "unknown role"
+assert_err "no node in the inventory has the role 'nosuchrole'"
+
+# status: when, what, how it went, per node.
+status_cmd n1,n2
+assert_code 0 "status"
+check; printf '%s' "$OUT" | grep -qE "^n1 +[0-9-]+ [0-9:]+ +converged +2 +0 +0 +site.lua +[0-9.]+" || fail "status n1 row"
+check; printf '%s' "$OUT" | grep -qE "^n2 +[0-9-]+ [0-9:]+ +converged" || fail "status n2 row"
+assert_file "$T/nodes/n1/state/last-run.json"
+
+finish
