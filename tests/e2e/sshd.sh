@@ -98,3 +98,24 @@ status_cmd() {
 	OUT=$(cat "$T/.out")
 	ERR=$(cat "$T/.err")
 }
+
+# restart_node NAME newkey: the same node (port, config) with a new host key,
+# as after a reinstall, or a man in the middle.
+restart_node() {
+	local name=$1 dir="$T/nodes/$1" port
+	eval "port=\$PORT_$name"
+	stop_node "$name"
+	if [ "${2:-}" = newkey ]; then
+		rm -f "$dir/host_ed25519" "$dir/host_ed25519.pub"
+		ssh-keygen -q -t ed25519 -N '' -f "$dir/host_ed25519" || exit 1
+	fi
+	"$SSHD" -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
+	track_pid $!
+	eval "SSHD_PID_$name=$!"
+	local i=0
+	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { echo "sshd for $name did not restart: $(cat "$dir/sshd.log")" >&2; exit 1; }
+		sleep 0.05
+	done
+}
