@@ -612,11 +612,12 @@ local function fan_out(nodes, specs, opts, on_event)
       end
     end
   end
-  local width = opts.serial or opts.parallel
+  -- One batch of every node, -p at a time; or --serial batches of N.
+  local width = opts.serial or #nodes
   local i = 1
   while i <= #nodes do
     local last = math.min(#nodes, i + width - 1)
-    run_batch(i, last, opts.serial and width or opts.parallel)
+    run_batch(i, last, opts.serial or opts.parallel)
     if not opts.serial then break end
     local failed = false
     for j = i, last do if results[j].code ~= 0 then failed = true end end
