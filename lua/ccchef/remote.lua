@@ -237,17 +237,24 @@ local function bootstrap_script(spec)
   return "arch=$(uname -m); if [ \"$arch\" != " .. sq(spec.arch) .. " ]; then "
     .. "echo \"ccchef-bootstrap arch $arch\"; exit 112; fi; " .. CACHE_DIR
     .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; "
-    .. "if [ ! -x \"$r\" ]; then echo \"ccchef-bootstrap missing $r\"; exit 111; fi; "
+    -- A cached runner is checked against its name too (a few ms): a damaged
+    -- file is replaced, never run.
+    .. "if [ ! -x \"$r\" ] || ! echo \"" .. spec.runner_sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
+    .. "echo \"ccchef-bootstrap missing $r\"; exit 111; fi; "
     .. "echo \"ccchef-bootstrap ok $r\"; exec " .. sudo_prefix(spec) .. "\"$r\" " .. state_arg(spec)
 end
 
-local function upload_script(spec)
+-- Installs the runner from the first `size` bytes of stdin (GNU head -c
+-- reads no further), checks its hash, then runs it on the rest of stdin, the
+-- bundle: an upload costs no extra command round trip.
+local function install_script(spec, size)
   return "set -e; umask 022; " .. CACHE_DIR .. "mkdir -p \"$d\"; "
     .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; t=\"$r.tmp.$$\"; "
-    .. "trap 'rm -f \"$t\"' EXIT; cat >\"$t\"; "
+    .. "trap 'rm -f \"$t\"' EXIT; head -c " .. size .. " >\"$t\"; "
     .. "if ! echo \"" .. spec.runner_sha .. "  $t\" | sha256sum -c --status; then "
-    .. "echo \"ccchef: the uploaded runner does not match its sha256 (" .. spec.runner_sha .. ")\" >&2; exit 1; fi; "
-    .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; echo \"$r\""
+    .. "echo \"the uploaded runner does not match its sha256 (" .. spec.runner_sha .. ")\" >&2; exit 1; fi; "
+    .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; "
+    .. "echo \"ccchef-bootstrap uploaded $r\"; exec " .. sudo_prefix(spec) .. "\"$r\" " .. state_arg(spec)
 end
 
 local function status_script(spec)
@@ -304,7 +311,13 @@ local function host_display(info)
   return info.host
 end
 
+local TRACE = os.getenv("CCCHEF_TRACE") and sys.now()
+local function trace(what)
+  if TRACE then io.stderr:write(string.format("trace %.3f %s\n", sys.now() - TRACE, what)) end
+end
+
 local function connect(spec)
+  trace("start")
   local s, err = require("ccchef.ssh").session({
     host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
     identity = spec.identity, timeout = spec.connect_timeout,
@@ -316,6 +329,7 @@ local function connect(spec)
     node_fail("connect", string.format("cannot connect to %s port %s: %s", tostring(info.host),
       tostring(info.port), (cerr:gsub("^connect: ", ""))))
   end
+  trace("connected")
   local verdict, key = s:host_key()
   if not verdict then node_fail("host-key", key) end
   local where = known_hosts_display(info)
@@ -340,8 +354,10 @@ local function connect(spec)
   elseif verdict ~= "ok" then
     node_fail("host-key", "cannot check the host key: " .. tostring(key.error))
   end
+  trace("host key checked")
   local aok, aerr = s:auth()
   if not aok then node_fail("auth", string.format("%s: %s", host_display(info), aerr)) end
+  trace("authenticated")
   return s, info
 end
 
@@ -372,16 +388,52 @@ local function sudo_check(line, spec)
   end
 end
 
-local function upload(s, spec, deadline)
-  local t0 = sys.now()
-  local data, err = sys.read(spec.runner)
-  if not data then node_fail("bootstrap", "cannot read the runner: " .. err) end
-  local status, out, errs = exec(s, upload_script(spec), data, deadline, "uploading the runner")
-  if status ~= 0 then
-    node_fail("bootstrap", "uploading the runner failed: " .. (errs ~= "" and errs or ("exit " .. status)))
+-- Feed the bundle to the runner on channel ch and pass its events on.
+-- Returns the runner's exit status.
+local function stream_run(ch, read, spec, tar)
+  local ok, werr = ch:write(tar)
+  ch:eof()
+  local saw_end = false
+  for line, stream in read do
+    if stream == "stdout" then
+      io.stdout:write(line, "\n")
+      io.stdout:flush()
+      if line:find('"event":"run_end"', 1, true) or line:find('"event":"error"', 1, true) then saw_end = true end
+    else
+      sudo_check(line, spec)
+      -- The runner's own error lines repeat its JSON error event.
+      if not line:find("^ccchef%-runner: error: ") and not line:find("^ccchef: error: ") then
+        emit({ event = "stderr", line = line })
+      end
+    end
   end
-  emit({ event = "bootstrap", action = "uploaded", path = out, bytes = #data, sha256 = spec.runner_sha,
-    duration = sys.now() - t0 })
+  trace("runner done")
+  local status = ch:close()
+  if not ok and not saw_end then node_fail("ssh", werr) end
+  if not saw_end and status ~= 0 then
+    node_fail("run", string.format("the runner ended without a result (exit %d)", status))
+  end
+  return status
+end
+
+-- Open a channel running script, write stdin (if any), and read up to the
+-- first line of stdout. Returns the channel, its reader, that line (nil if
+-- none) and the stderr lines before it.
+local function open_script(s, spec, script, stdin, deadline)
+  local ch, err = s:open(script)
+  if not ch then node_fail("ssh", err) end
+  if stdin then
+    local ok, werr = ch:write(stdin)
+    if not ok then node_fail("ssh", werr) end
+  end
+  local read = line_reader(ch, deadline, "the run")
+  local errs = {}
+  for line, stream in read do
+    if stream == "stdout" then return ch, read, line, errs end
+    sudo_check(line, spec)
+    errs[#errs + 1] = line
+  end
+  return ch, read, nil, errs
 end
 
 local function converge(s, spec, deadline)
@@ -391,52 +443,37 @@ local function converge(s, spec, deadline)
   local tar, perr = archive.pack(bundle_entries)
   if not tar then node_fail("bundle", perr) end
 
-  for attempt = 1, 2 do
-    local ch, err = s:open(bootstrap_script(spec))
-    if not ch then node_fail("ssh", err) end
-    local read = line_reader(ch, deadline, "the run")
-    local first
-    for line, stream in read do
-      if stream == "stdout" then first = line break end
-      emit({ event = "stderr", line = line })
-    end
-    local word, arg = (first or ""):match("^ccchef%-bootstrap (%S+) ?(.*)$")
-    if word == "missing" and attempt == 1 then
-      ch:close()
-      upload(s, spec, deadline)
-    elseif word == "arch" then
-      ch:close()
-      node_fail("bootstrap", string.format("the node runs on %s; this runner is built for %s", arg, spec.arch))
-    elseif word ~= "ok" then
-      local status = ch:close()
-      node_fail("bootstrap", string.format("unexpected answer from the node (exit %d): %s", status, tostring(first)))
-    else
-      if attempt == 1 then emit({ event = "bootstrap", action = "cached", path = arg, sha256 = spec.runner_sha }) end
-      local ok, werr = ch:write(tar)
-      ch:eof()
-      local saw_end = false
-      for line, stream in read do
-        if stream == "stdout" then
-          io.stdout:write(line, "\n")
-          io.stdout:flush()
-          if line:find('"event":"run_end"', 1, true) or line:find('"event":"error"', 1, true) then saw_end = true end
-        else
-          sudo_check(line, spec)
-          -- The runner's own error lines repeat its JSON error event.
-          if not line:find("^ccchef%-runner: error: ") and not line:find("^ccchef: error: ") then
-            emit({ event = "stderr", line = line })
-          end
-        end
-      end
-      local status = ch:close()
-      if not ok and not saw_end then node_fail("ssh", werr) end
-      if not saw_end and status ~= 0 then
-        node_fail("run", string.format("the runner ended without a result (exit %d)", status))
-      end
-      return status
-    end
+  local ch, read, first, errs = open_script(s, spec, bootstrap_script(spec), nil, deadline)
+  trace("bootstrap answered")
+  for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
+  local word, arg = (first or ""):match("^ccchef%-bootstrap (%S+) ?(.*)$")
+  if word == "ok" then
+    emit({ event = "bootstrap", action = "cached", path = arg, sha256 = spec.runner_sha })
+    return stream_run(ch, read, spec, tar)
   end
-  node_fail("bootstrap", "the runner is still missing after the upload")
+  local status = ch:close()
+  if word == "arch" then
+    node_fail("bootstrap", string.format("the node runs on %s; this runner is built for %s", arg, spec.arch))
+  elseif word ~= "missing" then
+    node_fail("bootstrap", string.format("unexpected answer from the node (exit %d): %s", status,
+      first or table.concat(errs, " ")))
+  end
+
+  local t0 = sys.now()
+  local data, rerr = sys.read(spec.runner)
+  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
+  ch, read, first, errs = open_script(s, spec, install_script(spec, #data), data, deadline)
+  trace("uploaded")
+  arg = (first or ""):match("^ccchef%-bootstrap uploaded (.*)$")
+  if not arg then
+    status = ch:close()
+    node_fail("bootstrap", "uploading the runner failed: "
+      .. (#errs > 0 and table.concat(errs, " ") or ("exit " .. status)))
+  end
+  for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
+  emit({ event = "bootstrap", action = "uploaded", path = arg, bytes = #data, sha256 = spec.runner_sha,
+    duration = sys.now() - t0 })
+  return stream_run(ch, read, spec, tar)
 end
 
 local function status(s, spec, deadline)
@@ -464,6 +501,7 @@ function M.node_main()
     local rc
     if spec.mode == "status" then rc = status(s, spec, deadline) else rc = converge(s, spec, deadline) end
     s:close()
+    trace("session closed")
     return rc
   end, function(e)
     if getmetatable(e) == NodeError or errors.is(e) then return e end
@@ -673,6 +711,7 @@ local function summary_table(out, results, why_run)
 end
 
 function M.cmd_remote(args)
+  trace("parent start")
   local opts, rest, format = common_setup(args)
   local targets = rest[1]
   local runlist = { table.unpack(rest, 2) }
@@ -749,7 +788,9 @@ function M.cmd_remote(args)
     io.stdout:flush()
   end
 
+  trace("parent ready")
   local results = fan_out(res.nodes, res.specs, opts, on_event)
+  trace("parent done")
   local any_failed, any_input, any_changed = false, false, false
   local node_results = {}
   for _, r in ipairs(results) do

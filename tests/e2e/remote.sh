@@ -38,6 +38,13 @@ assert_out "n1: runner cached"
 assert_not_out "uploaded the runner"
 check; printf '%s' "$OUT" | grep -qE "^n1 +converged +2 +0 +0 " || fail "second run: 0 updated"
 
+# A damaged cached runner is never run: it is uploaded again.
+printf 'x' >>"$T/nodes/n1/cache/runner-$sha"
+remote n1 default_root.lua site.lua
+assert_code 0 "damaged cached runner"
+assert_out "n1: uploaded the runner"
+check; cmp -s "$RUNNER" "$T/nodes/n1/cache/runner-$sha" || fail "cached runner not replaced"
+
 # why-run: drift is reported with a diff, nothing is changed.
 echo drift >"$T/nodes/n1/root/motd"
 remote -n n1 default_root.lua site.lua
