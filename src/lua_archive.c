@@ -238,12 +238,18 @@ static int under(char *buf, size_t size, const char *dest, const char *name)
 	return n > 0 && (size_t)n < size;
 }
 
-/* extract(fd, dest) -> number of entries | nil, message
- * Reads a tar stream from fd (0: stdin) into the existing directory dest.
- * Stops at the first refused entry: the caller discards dest. */
+/* extract(fd or path, dest) -> number of entries | nil, message
+ * Reads a tar stream from fd (0: stdin), or the file at path, into the
+ * existing directory dest. Stops at the first refused entry: the caller
+ * discards dest. */
 static int l_extract(lua_State *L)
 {
-	int fd = (int)luaL_checkinteger(L, 1);
+	int fd = -1;
+	const char *path = NULL;
+	if (lua_type(L, 1) == LUA_TNUMBER)
+		fd = (int)luaL_checkinteger(L, 1);
+	else
+		path = luaL_checkstring(L, 1);
 	const char *dest = luaL_checkstring(L, 2);
 	struct archive *in = archive_read_new();
 	struct archive *out = archive_write_disk_new();
@@ -261,7 +267,8 @@ static int l_extract(lua_State *L)
 	 * belong to whoever runs the runner. */
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 		ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_PERM);
-	if (archive_read_open_fd(in, fd, 65536) != ARCHIVE_OK) {
+	if ((path ? archive_read_open_filename(in, path, 65536)
+		  : archive_read_open_fd(in, fd, 65536)) != ARCHIVE_OK) {
 		snprintf(err, sizeof err, "bundle: %s", archive_error_string(in));
 		goto out;
 	}
