@@ -98,7 +98,7 @@ local function usage_error(msg) cli.usage_error(msg) end
 
 local function abspath(p)
   if util.is_absolute(p) then return p end
-  return (os.getenv("PWD") or sys.realpath(".") or ".") .. "/" .. p
+  return (sys.realpath(".") or os.getenv("PWD") or ".") .. "/" .. p
 end
 
 ---------------------------------------------------------------------------
@@ -173,6 +173,23 @@ local function relative_runlist(root, rl)
   return out
 end
 
+-- Does a link at relative path `path` with this target stay inside the
+-- tree? The same lexical rule as the runner's (src/lua_archive.c).
+function M.link_inside(path, target)
+  if target == "" or target:sub(1, 1) == "/" then return false end
+  local depth = 0
+  for _ in path:gmatch("([^/]+)/") do depth = depth + 1 end
+  for part in target:gmatch("[^/]+") do
+    if part == ".." then
+      depth = depth - 1
+      if depth < 0 then return false end
+    elseif part ~= "." then
+      depth = depth + 1
+    end
+  end
+  return true
+end
+
 local SKIP = { [".git"] = true, [".hg"] = true, [".svn"] = true }
 local MAX_BUNDLE = 256 * 1024 * 1024
 
@@ -200,7 +217,14 @@ local function collect(root)
           end
           entries[#entries + 1] = { path = r, type = "file", mode = st.mode, data = data }
         elseif st and st.type == "link" then
-          entries[#entries + 1] = { path = r, type = "link", target = sys.readlink(path) }
+          local target = sys.readlink(path) or ""
+          -- The runner refuses links that leave the bundle; say so here,
+          -- before any node is contacted.
+          if not M.link_inside(r, target) then
+            errors.input(string.format("%s/%s is a symbolic link to %s, outside the kitchen: "
+              .. "the runner would refuse it (copy what it points to into the kitchen)", root, r, target))
+          end
+          entries[#entries + 1] = { path = r, type = "link", target = target }
         end
       end
     end
@@ -437,11 +461,8 @@ local function open_script(s, spec, script, stdin, deadline)
 end
 
 local function converge(s, spec, deadline)
-  local bundle_entries = collect(spec.root)
-  bundle_entries[#bundle_entries + 1] = { path = "run.json", type = "file", mode = 420,
-    data = json.encode(spec.run) }
-  local tar, perr = archive.pack(bundle_entries)
-  if not tar then node_fail("bundle", perr) end
+  local tar, terr = sys.read(spec.bundle)
+  if not tar then node_fail("bundle", "cannot read the bundle: " .. terr) end
 
   local ch, read, first, errs = open_script(s, spec, bootstrap_script(spec), nil, deadline)
   trace("bootstrap answered")
@@ -713,6 +734,7 @@ end
 function M.cmd_remote(args)
   trace("parent start")
   local opts, rest, format = common_setup(args)
+  local tmpdir
   local targets = rest[1]
   local runlist = { table.unpack(rest, 2) }
   local color = nil
@@ -730,19 +752,34 @@ function M.cmd_remote(args)
     local root = bundle_root(opts, runlists)
     local runner = runner_file(opts)
     local sha, arch = sha256_of(runner), our_arch()
+    -- The kitchen is read and checked once, here, before any node is
+    -- contacted; each node's bundle (the kitchen and its run.json) is a
+    -- private file its worker streams.
+    local entries = collect(root)
+    local derr
+    tmpdir, derr = require("ccchef.runner").private_dir()
+    if not tmpdir then errors.input(derr) end
     local specs = {}
     for i, n in ipairs(nodes) do
       local spec = base_spec(opts, n)
-      spec.mode, spec.root, spec.runner, spec.runner_sha, spec.arch = "converge", root, runner, sha, arch
-      spec.run = {
+      spec.mode, spec.runner, spec.runner_sha, spec.arch = "converge", runner, sha, arch
+      local run = {
         run_list = relative_runlist(root, runlists[i]), attributes = n.attributes or {},
         why_run = opts.why_run or false, environment = opts.environment or n.environment,
         roles = n.roles, node_name = n.name, log_level = opts.log_level,
       }
+      entries[#entries + 1] = { path = "run.json", type = "file", mode = 420, data = json.encode(run) }
+      local tar, perr = archive.pack(entries)
+      entries[#entries] = nil
+      if not tar then errors.input("cannot pack the bundle: " .. perr) end
+      spec.bundle = string.format("%s/node-%d.tar", tmpdir, i)
+      local wok, werr = sys.write(spec.bundle, tar, 384, nil, nil, false)
+      if not wok then errors.input("cannot write the bundle: " .. werr) end
       specs[i] = spec
     end
     return { nodes = nodes, specs = specs }
   end, cli.traceback)
+  if not ok and tmpdir then require("ccchef.runner").remove_tree(tmpdir) end
   if not ok then
     if not errors.is(res) then return cli.internal_error(res) end
     io.stderr:write("ccchef: error: " .. tostring(res) .. "\n")
@@ -789,7 +826,9 @@ function M.cmd_remote(args)
   end
 
   trace("parent ready")
-  local results = fan_out(res.nodes, res.specs, opts, on_event)
+  local fok, results = pcall(fan_out, res.nodes, res.specs, opts, on_event)
+  require("ccchef.runner").remove_tree(tmpdir)
+  if not fok then error(results, 0) end
   trace("parent done")
   local any_failed, any_input, any_changed = false, false, false
   local node_results = {}

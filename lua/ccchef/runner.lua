@@ -31,7 +31,7 @@ end
 
 -- A new directory only we can enter. mkdir fails on an existing name, so a
 -- directory someone prepared in advance is never reused.
-local function private_dir()
+function M.private_dir()
   local base = os.getenv("TMPDIR")
   if not base or base == "" then base = "/tmp" end
   for _ = 1, 20 do
@@ -43,11 +43,11 @@ local function private_dir()
   return nil, "cannot create a private directory under " .. base
 end
 
-local function remove_tree(path)
+function M.remove_tree(path)
   local st = sys.lstat(path)
   if not st then return end
   if st.type == "directory" then
-    for _, name in ipairs(sys.listdir(path) or {}) do remove_tree(path .. "/" .. name) end
+    for _, name in ipairs(sys.listdir(path) or {}) do M.remove_tree(path .. "/" .. name) end
     sys.rmdir(path)
   else
     sys.unlink(path)
@@ -170,7 +170,7 @@ function M.main(args)
     return 0
   end
 
-  local dir, derr = private_dir()
+  local dir, derr = M.private_dir()
   if not dir then
     emit_error(derr)
     return 1
@@ -193,7 +193,7 @@ function M.main(args)
     end
     return converge(spec, dir, opts)
   end, cli.traceback)
-  if not opts.keep then remove_tree(dir) end
+  if not opts.keep then M.remove_tree(dir) end
   if not ok then return cli.internal_error(code) end
   return code
 end

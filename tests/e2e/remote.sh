@@ -109,10 +109,30 @@ remote @nosuchrole
 assert_code 2 "unknown role"
 assert_err "no node in the inventory has the role 'nosuchrole'"
 
+# A kitchen (a directory with cookbooks/) is bundled whole: files beside the
+# recipe's directory go along; the kitchen is found from the recipe.
+mkdir -p "$T/kit/cookbooks" "$T/kit/site" "$T/kit/shared"
+echo "from the kitchen" >"$T/kit/shared/x.txt"
+cat >"$T/kit/site/web.lua" <<LUA
+file("$T/nodes/n1/root/from-kitchen") { source = "../shared/x.txt" }
+LUA
+(cd / && "$CCCHEF" remote -F "$T/ssh/config" --runner "$RUNNER" n1 "$T/kit/site/web.lua" >"$T/.out" 2>"$T/.err")
+CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
+assert_code 0 "kitchen bundle"
+assert_content "$T/nodes/n1/root/from-kitchen" "from the kitchen"
+
+# A link out of the kitchen is refused before any node is contacted.
+ln -s /etc "$T/kit/shared/etc"
+remote n1 "$T/kit/site/web.lua"
+assert_code 2 "link out of the kitchen"
+assert_err "$T/kit/shared/etc is a symbolic link to /etc, outside the kitchen"
+assert_not_out "runner cached"
+rm "$T/kit/shared/etc"
+
 # status: when, what, how it went, per node.
 status_cmd n1,n2
 assert_code 0 "status"
-check; printf '%s' "$OUT" | grep -qE "^n1 +[0-9-]+ [0-9:]+ +converged +2 +0 +0 +site.lua +[0-9.]+" || fail "status n1 row"
+check; printf '%s' "$OUT" | grep -qE "^n1 +[0-9-]+ [0-9:]+ +converged +1 +1 +0 +site/web.lua +[0-9.]+" || fail "status n1 row"
 check; printf '%s' "$OUT" | grep -qE "^n2 +[0-9-]+ [0-9:]+ +converged" || fail "status n2 row"
 assert_file "$T/nodes/n1/state/last-run.json"
 
