@@ -63,6 +63,42 @@ CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
 assert_code 0 "-i with the right key"
 assert_content "$T/nodes/n1/root/motd" "hello"
 
+# ssh-agent: a config with no IdentityFile, the key only in the agent.
+eval "$(ssh-agent -s -a "$T/agent.sock")" >/dev/null
+track_pid "$SSH_AGENT_PID"
+ssh-add -q "$T/ssh/id_ed25519" 2>/dev/null
+echo agent >"$T/nodes/n1/root/motd"
+remote -F "$T/ssh/config-wrong" n1 site.lua
+assert_code 0 "key from the agent"
+assert_content "$T/nodes/n1/root/motd" "hello"
+kill "$SSH_AGENT_PID"
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+
+# --command-timeout: a node's run that takes too long is reported as timed
+# out; the other node converges. (The runner on the node finishes its
+# current command: sshd does not signal exec sessions.)
+start_node n2
+trust_node n2
+cat >"$T/k/slow.lua" <<'LUA'
+if node.slow then execute "slow" { command = "sleep 2.71828" } end
+file(node.root .. "/done") { content = "done\n" }
+LUA
+cat >"$T/k/nodes.lua" <<LUA
+return {
+  n1 = { host = "n1", attributes = { root = "$T/nodes/n1/root", slow = true } },
+  n2 = { host = "n2", attributes = { root = "$T/nodes/n2/root" } },
+}
+LUA
+remote --command-timeout 1 n1,n2 slow.lua
+assert_code 1 "command timeout"
+assert_err "n1: error: the run timed out (--command-timeout)"
+check; printf '%s' "$OUT" | grep -qE "^n1 +timed out " || fail "n1 row"
+check; printf '%s' "$OUT" | grep -qE "^n2 +converged +1 +1 +0 " || fail "n2 row"
+assert_content "$T/nodes/n2/root/done" "done"
+# Wait for the node's runner to finish its sleep before the test ends.
+for i in $(seq 100); do pgrep -fx "sleep 2.71828" >/dev/null || break; sleep 0.1; done
+rm -f "$T/k/nodes.lua"
+
 # A node that accepts TCP but never speaks SSH: --connect-timeout ends it.
 silent=$(free_port)
 python3 -c '
