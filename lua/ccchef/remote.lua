@@ -60,6 +60,9 @@ options:
                            (a changed key is always refused)
   --connect-timeout S      give up connecting after S seconds (default 10)
   --command-timeout S      give up on a node's run after S seconds (default 3600)
+  -j, --json-attributes FILE  attributes from a JSON file, for every node
+  --attr KEY.PATH=VALUE    one attribute for every node (repeatable; VALUE
+                           is JSON when it parses: 8080, true, "x")
   --runner FILE            the ccchef-runner to upload (default: beside ccchef)
   --color, --no-color      force colour on or off
 ]],
@@ -91,6 +94,7 @@ local OPTIONS = {
   ["--connect-timeout"] = { "connect_timeout", true },
   ["--command-timeout"] = { "command_timeout", true },
   ["--runner"] = { "runner", true },
+  ["-j"] = { "json_attributes", true }, ["--json-attributes"] = { "json_attributes", true },
   ["--color"] = { "color" }, ["--no-color"] = { "no_color" },
 }
 
@@ -571,8 +575,67 @@ local function our_arch()
   return facts.arch or facts.machine or "x86_64"
 end
 
+-- --attr may be given many times: taken out before the common parser,
+-- which keeps one value per option.
+local function take_attrs(args)
+  local kept, attrs = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local inline = a:match("^%-%-attr=(.*)$")
+    if inline then
+      attrs[#attrs + 1] = inline
+    elseif a == "--attr" then
+      i = i + 1
+      if args[i] == nil then usage_error("option --attr needs a value") end
+      attrs[#attrs + 1] = args[i]
+    elseif a == "--" then
+      for j = i, #args do kept[#kept + 1] = args[j] end
+      break
+    else
+      kept[#kept + 1] = a
+    end
+    i = i + 1
+  end
+  return kept, attrs
+end
+
+-- Command-line attributes: -j FILE (a JSON object), then each --attr
+-- a.b.c=VALUE (VALUE as JSON when it parses: 8080, true, "x", {...};
+-- otherwise the string).
+local function cmdline_attributes(opts, attrs)
+  local out = {}
+  if opts.json_attributes then
+    local text, err = sys.read(abspath(opts.json_attributes))
+    if not text then errors.input("-j: " .. err) end
+    local t, jerr = json.decode(text)
+    if type(t) ~= "table" then errors.input("-j " .. opts.json_attributes .. ": not a JSON object: " .. tostring(jerr)) end
+    util.merge(out, t)
+  end
+  for _, a in ipairs(attrs) do
+    local path, value = a:match("^([%w_%.%-]+)=(.*)$")
+    if not path or path:find("^%.") or path:find("%.$") or path:find("%.%.") then
+      usage_error("--attr needs KEY.PATH=VALUE, got '" .. a .. "'")
+    end
+    local v = json.decode(value)
+    if v == nil then v = value end
+    local t = out
+    local keys = {}
+    for k in path:gmatch("[^.]+") do keys[#keys + 1] = k end
+    for k = 1, #keys - 1 do
+      if type(t[keys[k]]) ~= "table" then t[keys[k]] = {} end
+      t = t[keys[k]]
+    end
+    t[keys[#keys]] = v
+  end
+  return out
+end
+
 local function common_setup(args)
+  local attrs
+  args, attrs = take_attrs(args)
   local opts, rest = cli.parse(args, 2, OPTIONS)
+  opts.attrs = attrs
   local format = opts.format or "human"
   if format ~= "human" and format ~= "json" then usage_error("--format must be human or json") end
   if opts.log_level and not report.LEVELS[opts.log_level] then
@@ -749,6 +812,7 @@ function M.cmd_remote(args)
         errors.input(string.format("node %s has no run list: give RUNLIST, or run_list in nodes.lua", n.name))
       end
     end
+    local cmdline = cmdline_attributes(opts, opts.attrs)
     local root = bundle_root(opts, runlists)
     local runner = runner_file(opts)
     local sha, arch = sha256_of(runner), our_arch()
@@ -765,6 +829,7 @@ function M.cmd_remote(args)
       spec.mode, spec.runner, spec.runner_sha, spec.arch = "converge", runner, sha, arch
       local run = {
         run_list = relative_runlist(root, runlists[i]), attributes = n.attributes or {},
+        cmdline_attributes = cmdline,
         why_run = opts.why_run or false, environment = opts.environment or n.environment,
         roles = n.roles, node_name = n.name, log_level = opts.log_level,
       }

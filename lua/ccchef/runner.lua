@@ -89,7 +89,10 @@ local function converge(spec, dir, opts)
   local apply_opts = {
     format = "json", why_run = spec.why_run and true or nil, log_level = spec.log_level,
     state_dir = state_dir, kitchen = dir, environment = spec.environment,
-    attributes = spec.attributes, node_name = spec.node_name,
+    -- The node's attributes (nodes.lua), then the command line's (-j,
+    -- --attr), which win, as DESIGN.md 2.5 orders them.
+    attributes = util.merge(util.merge({}, spec.attributes or {}), spec.cmdline_attributes or {}),
+    node_name = spec.node_name, roles = spec.roles,
   }
   -- The JSON reporter, remembering what last-run.json needs. Paths in the
   -- private directory are written relative to it, as the controller knows them.

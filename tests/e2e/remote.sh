@@ -101,6 +101,21 @@ last = evs[-1]
 assert last["event"] == "remote_end" and [n["result"] for n in last["nodes"]] == ["converged", "converged"], last
 ' || fail "json events"
 
+# Command-line attributes: -j FILE, then --attr, over nodes.lua's.
+cat >"$T/k/attr.lua" <<'LUA'
+file(node.root .. "/attr") { content = string.format("%s %s %s\n", node.greeting, math.type(node.web.port), node.web.port) }
+LUA
+echo '{"greeting": "from json", "web": {"port": 8080}}' >"$T/attrs.json"
+remote -j "$T/attrs.json" n1 attr.lua
+assert_code 0 "-j"
+assert_content "$T/nodes/n1/root/attr" "from json integer 8080"
+remote -j "$T/attrs.json" --attr greeting=cli --attr web.port=81 n1 attr.lua
+assert_code 0 "--attr"
+assert_content "$T/nodes/n1/root/attr" "cli integer 81"
+remote --attr =x n1 attr.lua
+assert_code 2 "bad --attr"
+assert_err "--attr needs KEY.PATH=VALUE"
+
 # Unknown node name and a node without a run list are bad input (exit 2).
 remote n1 missing.lua
 assert_code 2 "missing recipe"
