@@ -16,7 +16,6 @@
 #define CLI_MODULE "ccchef.cli"
 #endif
 
-
 /* Exit code for a bug in ccchef itself, distinct from 1 (converge failed) and
  * 2 (bad input): sysexits' EX_SOFTWARE. */
 #define EXIT_INTERNAL 70

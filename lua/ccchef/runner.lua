@@ -15,6 +15,7 @@
 -- (a refused bundle is bad input).
 local archive = require("ccchef.archive")
 local cli = require("ccchef.cli")
+local errors = require("ccchef.errors")
 local json = require("ccchef.json")
 local report = require("ccchef.report")
 local state = require("ccchef.state")
@@ -197,6 +198,10 @@ function M.main(args)
     return converge(spec, dir, opts)
   end, cli.traceback)
   if not opts.keep then M.remove_tree(dir) end
+  if not ok and errors.is(code) then -- bad options in run.json
+    emit_error(tostring(code))
+    return 2
+  end
   if not ok then return cli.internal_error(code) end
   return code
 end

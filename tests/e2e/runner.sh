@@ -118,9 +118,18 @@ assert_no_file "$T/escaped"
 assert_no_file "$T/absolute"
 assert_no_file "$T/outside"
 
+# Bad options in run.json are bad input, not a crash.
+echo '{"run_list":["site.lua"],"log_level":"loud"}' >"$T/k/run.json"
+tar -C "$T/k" -cf "$T/badopt.tar" .
+runner <"$T/badopt.tar"
+assert_code 2 "bad log level in run.json"
+assert_out '"event":"error"'
+assert_out "--log-level must be"
+
 # Not a tar at all.
-echo "garbage" | runner
+head -c 2000 /dev/urandom >"$T/garbage.tar"
+runner <"$T/garbage.tar"
 assert_code 2 "garbage bundle"
-assert_err "bundle"
+assert_err "ccchef-runner: error: bundle"
 
 finish
