@@ -766,7 +766,7 @@ local function result_word(r)
   end
   if r.input_error or r.code == 2 then return "bad input" end
   if r.code ~= 0 then return "failed" end
-  return "converged"
+  return r.summary and r.summary.why_run and "checked" or "converged"
 end
 
 local function summary_table(out, results, why_run)
@@ -868,17 +868,23 @@ function M.cmd_remote(args)
     end
     local rep = reporter_for(r)
     local e = ev.event
-    if e == "run_start" then rep:run_start(ev)
+    if e == "run_start" then
+      rep.why_run = ev.why_run
+      if rep.level >= report.LEVELS.info then
+        io.stdout:write(string.format("%s: converging %d resources%s\n", r.name, ev.resources,
+          ev.why_run and " (why-run: nothing will be changed)" or ""))
+      end
     elseif e == "resource" then rep:resource(ev)
     elseif e == "message" then
       if (report.LEVELS[ev.level] or 3) <= rep.level then
         io.stdout:write(string.format("%s: %s: %s\n", r.name, ev.level, ev.message))
       end
     elseif e == "bootstrap" and ev.action == "uploaded" then
-      io.stdout:write(string.format("%s: uploaded the runner (%d KiB, sha256 %s) to %s in %.2f s\n",
-        r.name, (ev.bytes + 1023) // 1024, ev.sha256:sub(1, 12), ev.path, ev.duration))
+      io.stdout:write(string.format("%s: uploaded the runner (%d KiB, sha256 %s) in %.2f s\n",
+        r.name, (ev.bytes + 1023) // 1024, ev.sha256:sub(1, 12), ev.duration))
     elseif e == "bootstrap" then
-      io.stdout:write(string.format("%s: runner cached (%s), not uploaded\n", r.name, ev.path))
+      io.stdout:write(string.format("%s: runner cached on the node (sha256 %s), not uploaded\n", r.name,
+        ev.sha256:sub(1, 12)))
     elseif e == "host_key" then
       io.stdout:write(string.format("%s: recorded the new %s host key %s in %s\n", r.name, ev.type,
         ev.fingerprint, ev.known_hosts))
@@ -900,7 +906,7 @@ function M.cmd_remote(args)
   for _, r in ipairs(results) do
     local word = result_word(r)
     if word == "bad input" then any_input = true
-    elseif word ~= "converged" then any_failed = true end
+    elseif word ~= "converged" and word ~= "checked" then any_failed = true end
     if r.summary and r.summary.updated > 0 then any_changed = true end
     node_results[#node_results + 1] = { node = r.name, result = word, bootstrap = r.bootstrap,
       resources = r.summary and r.summary.resources, updated = r.summary and r.summary.updated,

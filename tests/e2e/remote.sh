@@ -53,6 +53,7 @@ assert_out "would-update"
 assert_out "-drift"
 assert_out "+hello n1"
 assert_content "$T/nodes/n1/root/motd" "drift"
+check; printf '%s' "$OUT" | grep -qE "^n1 +checked +2 +1 +0 " || fail "why-run row: checked, 1 would update"
 
 # A runner whose hash differs from the cached one is uploaded again.
 cp "$RUNNER" "$T/runner-copy"
