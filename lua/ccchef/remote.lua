@@ -290,6 +290,7 @@ local function status_script(spec)
   -- is taken from the login user's environment before sudo runs.
   local body = [[d=$1; if [ -z "$d" ]; then if [ "$(id -u)" = 0 ]; then d=/var/lib/ccchef; ]]
     .. [[else d=${XDG_STATE_HOME:-$HOME/.local/state}/ccchef; fi; fi; ]]
+    .. [[echo ccchef-status; ]]
     .. [[if [ -e "$d/last-run.json" ]; then cat "$d/last-run.json"; else echo '{"never":true}'; fi]]
   local dir = spec.state_dir and sq(spec.state_dir) or [["${CCCHEF_STATE_DIR:-}"]]
   return sudo_prefix(spec) .. "sh -c " .. sq(body) .. " sh " .. dir
@@ -445,8 +446,9 @@ local function stream_run(ch, read, spec, tar)
 end
 
 -- Open a channel running script, write stdin (if any), and read up to the
--- first line of stdout. Returns the channel, its reader, that line (nil if
--- none) and the stderr lines before it.
+-- script's "ccchef-bootstrap ..." line. Returns the channel, its reader,
+-- that line (nil if none) and the other lines before it (stderr, and what
+-- a chatty shell start-up file may print on stdout).
 local function open_script(s, spec, script, stdin, deadline)
   local ch, err = s:open(script)
   if not ch then node_fail("ssh", err) end
@@ -457,7 +459,7 @@ local function open_script(s, spec, script, stdin, deadline)
   local read = line_reader(ch, deadline, "the run")
   local errs = {}
   for line, stream in read do
-    if stream == "stdout" then return ch, read, line, errs end
+    if stream == "stdout" and line:find("^ccchef%-bootstrap ") then return ch, read, line, errs end
     sudo_check(line, spec)
     errs[#errs + 1] = line
   end
@@ -505,6 +507,8 @@ local function status(s, spec, deadline)
   local st, out, errs = exec(s, status_script(spec), nil, deadline, "status")
   for line in errs:gmatch("[^\n]+") do sudo_check(line, spec) end
   if st ~= 0 then node_fail("status", "cannot read last-run.json: " .. (errs ~= "" and errs or ("exit " .. st))) end
+  -- What follows the marker: a login shell may print before it.
+  out = out:match("ccchef%-status\n(.*)$") or out
   local data, jerr = json.decode(out)
   if type(data) ~= "table" then node_fail("status", "last-run.json is not JSON: " .. tostring(jerr)) end
   emit({ event = "status", last_run = data })

@@ -12,7 +12,10 @@ no_user="ccnosu$$"
 SUDOERS="/etc/sudoers.d/ccchef-test-$$"
 EXTRA_CLEANUP='rm -f "$SUDOERS"; userdel -r "$ok_user" 2>/dev/null; userdel -r "$no_user" 2>/dev/null'
 # "*" is no password, not a locked account: sshd lets key logins in.
-useradd -m -s /bin/sh -p '*' "$ok_user" || exit 1
+useradd -m -s /bin/bash -p '*' "$ok_user" || exit 1
+# bash run by sshd reads ~/.bashrc even for a command: a chatty one must not
+# confuse the bootstrap.
+echo 'echo "chatty bashrc here"' >"/home/$ok_user/.bashrc"
 useradd -m -s /bin/sh -p '*' "$no_user" || exit 1
 echo "$ok_user ALL=(root) NOPASSWD: ALL" >"$SUDOERS"
 chmod 440 "$SUDOERS"
@@ -41,8 +44,11 @@ return {
 LUA
 cd "$T/k" || exit 1
 
+check; ssh -F "$T/ssh/config" -o BatchMode=yes n1 true | grep -q "chatty bashrc here" ||
+	fail "the login shell should print from .bashrc (else the next check proves nothing)"
 remote --sudo n1 site.lua
 assert_code 0 "sudo converge"
+assert_err "n1: | chatty bashrc here"
 assert_out "n1: uploaded the runner"
 assert_content "$T/nodes/n1/root/as-root" "converged by sudo"
 check; [ "$(stat -c %U "$T/nodes/n1/root/as-root")" = root ] || fail "file should belong to root"
