@@ -722,6 +722,10 @@ local function fan_out(nodes, specs, opts, on_event)
       local r = by_id[ev.id]
       if ev.exit then
         r.code = ev.signal ~= 0 and 1 or ev.status
+        if ev.signal ~= 0 and not r.node_error then
+          r.node_error = { stage = "internal", message = "the worker process died of signal " .. ev.signal }
+          on_event(r, { event = "node_error", stage = "internal", message = r.node_error.message })
+        end
         r.duration = sys.now() - r.t0
         active = active - 1
       elseif ev.stream == "stdout" then
