@@ -96,6 +96,7 @@ static int open_all(lua_State *L)
 		{"ccchef.proc", luaopen_ccchef_proc},
 		{"ccchef.facts", luaopen_ccchef_facts},
 		{"ccchef.archive", luaopen_ccchef_archive},
+		{"ccchef.spawn", luaopen_ccchef_spawn},
 		{NULL, NULL},
 	};
 	for (const luaL_Reg *b = bindings; b->name; b++) {

@@ -146,8 +146,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 				start = i + 1;
 			}
 		}
-		memmove(lb->data, lb->data + start, lb->len - start);
-		lb->len -= start;
+		if (start > 0) {
+			memmove(lb->data, lb->data + start, lb->len - start);
+			lb->len -= start;
+		}
 	} else if (n < 0) {
 		if (lb->len > 0)
 			queue_line(c, stream, lb->data, lb->len);

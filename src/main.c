@@ -3,7 +3,7 @@
  * (CLI_MODULE: ccchef.cli, or ccchef.runner for the runner) under one
  * protected call; C here only turns argv into a table and the result into
  * an exit code. CONTROLLER adds what only the controller (`ccchef
- * remote`) needs: the libssh binding and the process group.
+ * remote`) needs: the libssh binding.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +26,6 @@ static int pmain(lua_State *L)
 	char **argv = lua_touserdata(L, 2);
 #ifdef CONTROLLER
 	host_preload(L, "ccchef.ssh", luaopen_ccchef_ssh);
-	host_preload(L, "ccchef.spawn", luaopen_ccchef_spawn);
 #endif
 	lua_getglobal(L, "require");
 	lua_pushliteral(L, CLI_MODULE);
