@@ -45,6 +45,18 @@ assert_code 0 "damaged cached runner"
 assert_out "n1: uploaded the runner"
 check; cmp -s "$RUNNER" "$T/nodes/n1/cache/runner-$sha" || fail "cached runner not replaced"
 
+# A runner damaged on the way is refused by its hash and not cached: this
+# node's `head` (first on its PATH) flips bytes as a bad link would.
+mkdir -p "$T/badbin"
+printf '#!/bin/sh\n/usr/bin/head "$@" | tr A B\n' >"$T/badbin/head"
+chmod 755 "$T/badbin/head"
+NODE_ENV="PATH=$T/badbin:/usr/bin:/bin" start_node bad
+trust_node bad
+remote bad default_root.lua site.lua
+assert_code 1 "damaged upload"
+assert_err "bad: error: uploading the runner failed: the uploaded runner does not match its sha256 ($sha)"
+check; [ -z "$(ls -A "$T/nodes/bad/cache")" ] || fail "nothing may stay in the cache: $(ls -A "$T/nodes/bad/cache")"
+
 # why-run: drift is reported with a diff, nothing is changed.
 echo drift >"$T/nodes/n1/root/motd"
 remote -n n1 default_root.lua site.lua

@@ -6,7 +6,8 @@
 #
 #   ssh_setup                 user key, ssh config, empty known_hosts
 #   start_node NAME [USER]    start sshd for NAME; sets PORT_NAME; adds
-#                             NAME to the ssh config (HostName, Port, User)
+#                             NAME to the ssh config (HostName, Port, User);
+#                             $NODE_ENV: more VAR=VALUE for its sessions
 #   trust_node NAME           put NAME's host key into known_hosts
 SSHD=${SSHD:-/usr/sbin/sshd}
 [ -x "$SSHD" ] || { echo "sshd.sh: $SSHD missing (tools/install-deps test)" >&2; exit 1; }
@@ -47,7 +48,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 LogLevel ERROR
-SetEnv CCCHEF_STATE_DIR=$dir/state CCCHEF_CACHE_DIR=$dir/cache
+SetEnv CCCHEF_STATE_DIR=$dir/state CCCHEF_CACHE_DIR=$dir/cache ${NODE_ENV:-}
 EOF
 	"$SSHD" -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
 	track_pid $!
