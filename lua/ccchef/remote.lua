@@ -812,6 +812,9 @@ function M.cmd_remote(args)
   if opts.color then color = true end
   if opts.no_color then color = false end
   local ok, res = xpcall(function()
+    if targets:find("%.lua$") and sys.stat(targets) then
+      usage_error("TARGETS come first: ccchef remote TARGETS RUNLIST... (" .. targets .. " is a recipe file)")
+    end
     local nodes = inventory.resolve(targets, load_inventory(opts))
     local runlists = {}
     for i, n in ipairs(nodes) do

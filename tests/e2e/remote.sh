@@ -133,6 +133,9 @@ assert_err "--attr needs KEY.PATH=VALUE"
 remote n1 missing.lua
 assert_code 2 "missing recipe"
 assert_err "recipe file missing.lua does not exist"
+remote site.lua n1
+assert_code 2 "recipe given as target"
+assert_err "TARGETS come first"
 remote @nosuchrole
 assert_code 2 "unknown role"
 assert_err "no node in the inventory has the role 'nosuchrole'"
