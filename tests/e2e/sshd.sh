@@ -22,20 +22,53 @@ ssh_setup() {
 	build_ssh_config
 }
 
-# A free TCP port on 127.0.0.1 (nothing answers on it now).
+# A TCP port on 127.0.0.1 that nothing answers on now, below the kernel's
+# ephemeral range (32768-) so outgoing connections do not hold it. Another
+# process may still take it first: start_node retries.
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }
 
 start_node() {
-	local name=$1 user=${2:-root} dir="$T/nodes/$1" port
-	port=$(free_port)
+	local name=$1 user=${2:-root} dir="$T/nodes/$1" port attempt
 	mkdir -p "$dir/root" "$dir/state" "$dir/cache"
 	[ -f "$dir/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/host_ed25519" || exit 1
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		write_sshd_config "$dir" "$port"
+		run_sshd "$name" "$port" && break
+		[ "$attempt" = 5 ] && { echo "sshd for $name did not start: $(cat "$dir/sshd.log")" >&2; exit 1; }
+	done
+	printf 'Host %s\n  HostName 127.0.0.1\n  Port %s\n  User %s\n' "$name" "$port" "$user" >"$T/ssh/config.$name"
+	build_ssh_config
+}
+
+# run_sshd NAME PORT: start it and wait until it listens; false if it
+# died (the port was taken). sshd writes its PidFile once it has bound the
+# port, so the file with its PID, not a connection that any process could
+# answer, says it is ready.
+run_sshd() {
+	local name=$1 port=$2 dir="$T/nodes/$1" pid i=0
+	rm -f "$dir/sshd.pid"
+	"$SSHD" -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
+	pid=$!
+	track_pid $pid
+	eval "PORT_$name=$port"
+	eval "SSHD_PID_$name=$pid"
+	until [ "$(cat "$dir/sshd.pid" 2>/dev/null)" = "$pid" ]; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.02
+	done
+}
+
+write_sshd_config() {
+	local dir=$1 port=$2
 	cat >"$dir/sshd_config" <<EOF
 Port $port
 ListenAddress 127.0.0.1
@@ -50,18 +83,6 @@ PermitRootLogin prohibit-password
 LogLevel ERROR
 SetEnv CCCHEF_STATE_DIR=$dir/state CCCHEF_CACHE_DIR=$dir/cache ${NODE_ENV:-}
 EOF
-	"$SSHD" -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
-	track_pid $!
-	eval "PORT_$name=$port"
-	eval "SSHD_PID_$name=$!"
-	local i=0
-	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && { echo "sshd for $name did not start: $(cat "$dir/sshd.log")" >&2; exit 1; }
-		sleep 0.05
-	done
-	printf 'Host %s\n  HostName 127.0.0.1\n  Port %s\n  User %s\n' "$name" "$port" "$user" >"$T/ssh/config.$name"
-	build_ssh_config
 }
 
 # Host blocks first (ssh takes the first value it finds), then Host *.
@@ -110,13 +131,5 @@ restart_node() {
 		rm -f "$dir/host_ed25519" "$dir/host_ed25519.pub"
 		ssh-keygen -q -t ed25519 -N '' -f "$dir/host_ed25519" || exit 1
 	fi
-	"$SSHD" -D -e -f "$dir/sshd_config" 2>>"$dir/sshd.log" &
-	track_pid $!
-	eval "SSHD_PID_$name=$!"
-	local i=0
-	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && { echo "sshd for $name did not restart: $(cat "$dir/sshd.log")" >&2; exit 1; }
-		sleep 0.05
-	done
+	run_sshd "$name" "$port" || { echo "sshd for $name did not restart: $(cat "$dir/sshd.log")" >&2; exit 1; }
 }
