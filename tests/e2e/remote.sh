@@ -76,6 +76,17 @@ assert_code 0 "new runner"
 assert_out "uploaded the runner"
 assert_content "$T/nodes/n1/root/motd" "hello n1"
 
+# Without --runner: the ccchef-runner beside the ccchef executable.
+check; [ "$(dirname "$(realpath "$RUNNER")")" = "$(dirname "$(realpath "$CCCHEF")")" ] || fail "build layout changed"
+"$CCCHEF" remote -F "$T/ssh/config" n1 default_root.lua site.lua >"$T/.out" 2>"$T/.err"
+CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
+assert_code 0 "runner found beside ccchef"
+assert_out "n1: runner cached on the node (sha256 ${sha:0:12})" # the build's, not the copy's
+"$CCCHEF" remote -F "$T/ssh/config" --runner "$T/no-such-runner" n1 default_root.lua site.lua >"$T/.out" 2>"$T/.err"
+CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
+assert_code 2 "missing runner"
+assert_err "cannot find ccchef-runner at $T/no-such-runner"
+
 # Literal user@host:port target, no ssh config entry needed but the keys.
 port=$PORT_n1
 remote "root@127.0.0.1:$port" default_root.lua site.lua
