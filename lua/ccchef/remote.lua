@@ -693,12 +693,23 @@ local function prefixed(out, prefix)
 end
 
 -- Runs the workers; calls on_event(node, ev) for each parsed line, and
--- returns results[i] = { node=, code=, events... } in node order.
-local function fan_out(nodes, specs, opts, on_event)
+-- on_progress(running, done) (names of the nodes running, count of those
+-- done) when that changes, if given. Returns results[i] = { node=, code=,
+-- summary=, ... } in node order.
+local function fan_out(nodes, specs, opts, on_event, on_progress)
   local spawn = require("ccchef.spawn")
   local exe = spawn.exepath()
   local results = {}
   for i, n in ipairs(nodes) do results[i] = { node = n, name = n.name } end
+  local done = 0
+  local function progress()
+    if not on_progress then return end
+    local running = {}
+    for _, r in ipairs(results) do
+      if r.t0 and not r.duration and not r.code then running[#running + 1] = r.name end
+    end
+    on_progress(running, done)
+  end
   local function run_batch(first, last, width)
     local g = spawn.group()
     local by_id, nexti, active = {}, first, 0
@@ -716,6 +727,7 @@ local function fan_out(nodes, specs, opts, on_event)
           on_event(r, { event = "node_error", stage = "internal", message = err })
         end
         nexti = nexti + 1
+        progress()
       end
       local ev = g:next()
       if not ev then break end
@@ -728,6 +740,8 @@ local function fan_out(nodes, specs, opts, on_event)
         end
         r.duration = sys.now() - r.t0
         active = active - 1
+        done = done + 1
+        progress()
       elseif ev.stream == "stdout" then
         local t = json.decode(ev.line)
         if type(t) ~= "table" then t = { event = "stderr", line = ev.line } end
@@ -870,6 +884,29 @@ function M.cmd_remote(args)
     end
     return reporters[r.name]
   end
+  -- On a terminal, with several nodes, a last line shows who is still
+  -- running; it is cleared before any other output and drawn again after.
+  local status_line
+  local function clear_status()
+    if status_line then io.stdout:write("\r\27[K") end
+  end
+  local function draw_status()
+    if status_line then io.stdout:write(status_line) end
+    io.stdout:flush()
+  end
+  local on_progress
+  if format == "human" and #res.nodes > 1 and sys.isatty(1) then
+    on_progress = function(running, done)
+      clear_status()
+      local names = table.concat(running, " ")
+      if #names > 50 then names = names:sub(1, 47) .. "..." end
+      status_line = #running > 0
+        and string.format("[%d/%d done; running: %s]", done, #res.nodes, names) or nil
+      draw_status()
+    end
+  end
+
+  local on_event_line
   local function on_event(r, ev)
     if format == "json" then
       ev.node = r.name
@@ -877,6 +914,11 @@ function M.cmd_remote(args)
       io.stdout:flush()
       return
     end
+    clear_status()
+    on_event_line(r, ev)
+    draw_status()
+  end
+  on_event_line = function(r, ev)
     local rep = reporter_for(r)
     local e = ev.event
     if e == "run_start" then
@@ -908,7 +950,7 @@ function M.cmd_remote(args)
   end
 
   trace("parent ready")
-  local fok, results = pcall(fan_out, res.nodes, res.specs, opts, on_event)
+  local fok, results = pcall(fan_out, res.nodes, res.specs, opts, on_event, on_progress)
   require("ccchef.runner").remove_tree(tmpdir)
   if not fok then error(results, 0) end
   trace("parent done")
