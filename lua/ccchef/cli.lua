@@ -221,7 +221,7 @@ local COMMANDS = {
   remote = function(args) return require("ccchef.remote").cmd_remote(args) end,
   status = function(args) return require("ccchef.remote").cmd_status(args) end,
   -- Internal: one node of a remote run, started by `remote` itself.
-  ["__node"] = function() return require("ccchef.remote").node_main() end,
+  ["__node"] = function() return require("ccchef.remote_node").node_main() end,
 }
 
 function M.main(args)

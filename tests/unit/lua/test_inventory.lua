@@ -1,6 +1,6 @@
 -- ccchef.inventory: TARGETS to node specs, and nodes.lua checks.
 local inventory = require("ccchef.inventory")
-local remote = require("ccchef.remote")
+local bundle = require("ccchef.bundle")
 
 local nodes = {
   web1 = { host = "10.0.0.1", roles = { "web", "engine" }, user = "deploy" },
@@ -67,10 +67,10 @@ test("nodes.lua: unknown field, wrong type, not a table", function()
 end)
 
 test("link_inside: the runner's rule", function()
-  eq(remote.link_inside("a/l", "x"), true)
-  eq(remote.link_inside("a/l", "../x"), true)
-  eq(remote.link_inside("a/l", "../../x"), false)
-  eq(remote.link_inside("l", "/etc"), false)
-  eq(remote.link_inside("l", "sub/../x"), true)
-  eq(remote.link_inside("l", "sub/../../x"), false)
+  eq(bundle.link_inside("a/l", "x"), true)
+  eq(bundle.link_inside("a/l", "../x"), true)
+  eq(bundle.link_inside("a/l", "../../x"), false)
+  eq(bundle.link_inside("l", "/etc"), false)
+  eq(bundle.link_inside("l", "sub/../x"), true)
+  eq(bundle.link_inside("l", "sub/../../x"), false)
 end)
