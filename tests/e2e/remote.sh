@@ -102,13 +102,15 @@ return {
   n1 = { host = "n1", roles = { "web" }, attributes = { root = "$T/nodes/n1/root" },
          run_list = { "site.lua" } },
   n2 = { host = "n2", roles = { "web" }, attributes = { root = "$T/nodes/n2/root" },
-         run_list = { "site.lua" } },
+         run_list = { "site.lua" }, state_dir = "$T/alt-state" },
 }
 LUA
 remote @web
 assert_code 0 "@web with the nodes' run lists"
 assert_out "n2:   updated      file[$T/nodes/n2/root/motd]"
 assert_content "$T/nodes/n2/root/motd" "hello n2"
+assert_file "$T/alt-state/last-run.json" # the inventory's state_dir
+assert_no_file "$T/nodes/n2/state/last-run.json"
 check; printf '%s' "$OUT" | grep -qE "^n1 +converged +2 +1 +0 " || fail "n1 row (motd back to 'hello n1')"
 check; printf '%s' "$OUT" | grep -qE "^n2 +converged +2 +2 +0 " || fail "n2 row"
 
