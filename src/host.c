@@ -95,6 +95,8 @@ static int open_all(lua_State *L)
 		{"ccchef.sys", luaopen_ccchef_sys},
 		{"ccchef.proc", luaopen_ccchef_proc},
 		{"ccchef.facts", luaopen_ccchef_facts},
+		{"ccchef.archive", luaopen_ccchef_archive},
+		{"ccchef.spawn", luaopen_ccchef_spawn},
 		{NULL, NULL},
 	};
 	for (const luaL_Reg *b = bindings; b->name; b++) {
@@ -114,6 +116,15 @@ static int open_all(lua_State *L)
 	lua_setfield(L, -3, "searchers");
 	lua_pop(L, 2);
 	return 0;
+}
+
+void host_preload(lua_State *L, const char *name, lua_CFunction open)
+{
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "preload"); /* stack: package, preload */
+	lua_pushcfunction(L, open);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 2);
 }
 
 lua_State *host_new(void)

@@ -17,5 +17,13 @@ int host_pcall(lua_State *L, int nargs, int nresults);
 int luaopen_ccchef_sys(lua_State *L);
 int luaopen_ccchef_proc(lua_State *L);
 int luaopen_ccchef_facts(lua_State *L);
+int luaopen_ccchef_archive(lua_State *L);
+int luaopen_ccchef_spawn(lua_State *L);
+/* Only in ccchef (the controller), registered by main.c with host_preload. */
+int luaopen_ccchef_ssh(lua_State *L);
+
+/* Make `require(name)` return what open returns: bindings only one
+ * executable has (ccchef.ssh is in ccchef, not in ccchef-runner). */
+void host_preload(lua_State *L, const char *name, lua_CFunction open);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * main.c: the ccchef executable. All work happens in Lua (ccchef.cli) under
- * one protected call; C here only turns argv into a table and the result
- * into an exit code.
+ * main.c: the ccchef and ccchef-runner executables. All work happens in Lua
+ * (CLI_MODULE: ccchef.cli, or ccchef.runner for the runner) under one
+ * protected call; C here only turns argv into a table and the result into
+ * an exit code. CONTROLLER adds what only the controller (`ccchef
+ * remote`) needs: the libssh binding.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,10 @@
 #include <lauxlib.h>
 
 #include "host.h"
+
+#ifndef CLI_MODULE
+#define CLI_MODULE "ccchef.cli"
+#endif
 
 /* Exit code for a bug in ccchef itself, distinct from 1 (converge failed) and
  * 2 (bad input): sysexits' EX_SOFTWARE. */
@@ -18,8 +24,11 @@ static int pmain(lua_State *L)
 {
 	int argc = (int)lua_tointeger(L, 1);
 	char **argv = lua_touserdata(L, 2);
+#ifdef CONTROLLER
+	host_preload(L, "ccchef.ssh", luaopen_ccchef_ssh);
+#endif
 	lua_getglobal(L, "require");
-	lua_pushliteral(L, "ccchef.cli");
+	lua_pushliteral(L, CLI_MODULE);
 	lua_call(L, 1, 1);
 	lua_getfield(L, -1, "main");
 	lua_createtable(L, argc, 0);

@@ -7,6 +7,7 @@ local errors = require("ccchef.errors")
 local json = require("ccchef.json")
 local report = require("ccchef.report")
 local state = require("ccchef.state")
+local util = require("ccchef.util")
 
 local M = {}
 
@@ -18,6 +19,9 @@ usage: ccchef COMMAND [options] ...
 commands:
   apply [options] RUNLIST...   converge this machine
   attrs [options] [NODE]       the node's merged attributes and where each came from
+  remote [options] TARGETS [RUNLIST...]
+                               converge other machines over SSH
+  status [options] TARGETS     what each node last converged, when, how it went
   facts                        print what ccchef knows about this machine (JSON)
   new cookbook NAME            scaffold a cookbook that converges as it is
   help [COMMAND]               show help
@@ -169,21 +173,25 @@ function M.prepare(opts, runlist, facts)
   local root = kitchen_mod.find(os.getenv("PWD") or ".", opts.kitchen)
   local kitchen = root and kitchen_mod.open(root)
   local node_name = opts.node_name or facts.hostname
-  local node_entry
-  if kitchen then
+  -- The remote runner hands over the node's inventory entry as the
+  -- controller read it (the node may be a literal user@host target).
+  local node_entry = opts.node_entry
+  if not node_entry and kitchen then
     node_entry = kitchen:inventory()[node_name]
     if opts.node_name and not node_entry then
       errors.input(string.format("node '%s' is not in the inventory %s", node_name, kitchen.inventory_path))
     end
-  elseif opts.node_name then
+  elseif not node_entry and opts.node_name then
     errors.input(string.format("--node %s needs a kitchen with nodes.lua (none found; use -k DIR)", node_name))
   end
   if #runlist == 0 and node_entry then
-    for _, r in ipairs(node_entry.roles or {}) do runlist[#runlist + 1] = "role:" .. r end
-    for _, r in ipairs(node_entry.run_list or {}) do runlist[#runlist + 1] = r end
+    for _, item in ipairs(kitchen_mod.node_runlist(root, node_entry)) do runlist[#runlist + 1] = item end
   end
   local entries, roles = kitchen_mod.expand(kitchen, runlist)
   local layers = {}
+  if opts.cli_attribute_table then -- `ccchef remote`'s -j and --attr, merged by the controller
+    layers[#layers + 1] = { value = opts.cli_attribute_table, origin = "command line of ccchef remote" }
+  end
   for _, file in ipairs(opts.json_attrs or {}) do
     local text, err = require("ccchef.sys").read(file)
     if not text then errors.input("-j: " .. err) end
@@ -211,8 +219,13 @@ function M.prepare(opts, runlist, facts)
   }
 end
 
-local function cmd_apply(args)
-  local opts, runlist = parse(args, 2, APPLY_OPTIONS)
+-- Converge this machine: what `apply` does once its arguments are parsed,
+-- and what the remote runner does with the bundle it was sent. opts has the
+-- keys of APPLY_OPTIONS, plus (for the runner) attributes (a table merged
+-- into node) and node_name. reporter is optional (the runner wraps the JSON
+-- one to remember failed resources). Returns the exit code and the summary
+-- (nil when the run did not reach the converge phase) or the error.
+function M.apply(opts, runlist, reporter)
   local format = opts.format or "human"
   if format ~= "human" and format ~= "json" then usage_error("--format must be human or json") end
   if opts.log_level and not report.LEVELS[opts.log_level] then
@@ -222,7 +235,8 @@ local function cmd_apply(args)
   if opts.color then color = true end
   if opts.no_color then color = false end
   local facts = require("ccchef.facts").collect()
-  local reporter = (format == "json" and report.json or report.human)({
+  facts.name = opts.node_name or facts.hostname
+  reporter = reporter or (format == "json" and report.json or report.human)({
     color = color, log_level = opts.log_level, node_name = facts.hostname })
   local detailed = opts.detailed_exitcodes
   local ok, result = xpcall(function()
@@ -257,10 +271,15 @@ local function cmd_apply(args)
     if not errors.is(result) then return M.internal_error(result) end
     local e = result
     reporter:error(e)
-    if e.kind == "input" then return detailed and 1 or 2 end
-    return detailed and 4 or 1
+    if e.kind == "input" then return detailed and 1 or 2, nil, e end
+    return detailed and 4 or 1, nil, e
   end
-  return exit_code(result, detailed)
+  return exit_code(result, detailed), result
+end
+
+local function cmd_apply(args)
+  local opts, runlist = parse(args, 2, APPLY_OPTIONS)
+  return (M.apply(opts, runlist))
 end
 
 -- ccchef attrs [NODE | RUNLIST...]: the merged attributes and, for each
@@ -325,6 +344,8 @@ local function cmd_help(args)
     io.stdout:write(USAGE)
   elseif HELP[topic] then
     io.stdout:write(HELP[topic])
+  elseif topic == "remote" or topic == "status" then
+    io.stdout:write(require("ccchef.remote").HELP[topic])
   else
     usage_error("no help for '" .. topic .. "'")
   end
@@ -343,7 +364,16 @@ function M.internal_error(msg)
   return 70
 end
 
-local COMMANDS = { apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help, new = cmd_new }
+-- Shared with ccchef.remote, which parses its own options the same way.
+M.parse, M.usage_error, M.number_option = parse, usage_error, number_option
+
+local COMMANDS = {
+  apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help, new = cmd_new,
+  remote = function(args) return require("ccchef.remote").cmd_remote(args) end,
+  status = function(args) return require("ccchef.remote").cmd_status(args) end,
+  -- Internal: one node of a remote run, started by `remote` itself.
+  ["__node"] = function() return require("ccchef.remote_node").node_main() end,
+}
 
 function M.main(args)
   local cmd = args[1]

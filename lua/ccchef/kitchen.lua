@@ -136,15 +136,25 @@ function Kitchen:environment(name)
 end
 
 -- nodes.lua: { NAME = { host=, port=, user=, roles=, environment=, attributes=, run_list= } }
+-- (read and checked by ccchef.inventory, as `ccchef remote` reads it)
 function Kitchen:inventory()
   if self.inventory_cache then return self.inventory_cache end
   local path = self.root .. "/nodes.lua"
-  local inv = {}
-  if sys.stat(path) then inv = M.load_table_file(path, nil, "inventory (nodes.lua)") end
-  inv = inv.nodes or inv
-  self.inventory_cache = inv
+  self.inventory_cache = require("ccchef.inventory").load(path, false)
   self.inventory_path = path
-  return inv
+  return self.inventory_cache
+end
+
+-- A node's run list when none is given: its roles, then its run_list.
+-- Only roles that have a roles/NAME.lua take part; a role without a file is
+-- a group name for targeting (`ccchef remote @NAME`) and nothing more.
+function M.node_runlist(root, entry)
+  local list = {}
+  for _, r in ipairs(entry.roles or {}) do
+    if root and sys.stat(root .. "/roles/" .. r .. ".lua") then list[#list + 1] = "role:" .. r end
+  end
+  for _, r in ipairs(entry.run_list or {}) do list[#list + 1] = r end
+  return list
 end
 
 -- Expand run-list items into recipe entries (each recipe once, in order)

@@ -110,6 +110,21 @@ function M.deserialize(text, name)
   return v
 end
 
+-- Merge src into dst as attributes merge (DESIGN.md 2.5): tables key by
+-- key, anything else replaces. Returns dst.
+function M.merge(dst, src)
+  for k, v in pairs(src) do
+    if type(v) == "table" and type(dst[k]) == "table" then
+      M.merge(dst[k], v)
+    elseif type(v) == "table" then
+      dst[k] = M.merge({}, v)
+    else
+      dst[k] = v
+    end
+  end
+  return dst
+end
+
 -- mkdir -p; returns true or nil, message
 function M.mkdir_p(sys, path, mode)
   local st = sys.stat(path)
