@@ -83,6 +83,25 @@ function M.check_name(unit, name, file, line)
   end
 end
 
+-- Per unit, the names finalize has work for: required or with a default,
+-- in property_names order (so the first missing one reported is the same).
+-- Most properties have neither; skipping them is most of finalize's time.
+-- Keyed by property_names, which registry.add builds anew for each unit.
+local finalize_cache = setmetatable({}, { __mode = "k" })
+
+local function finalize_names(unit)
+  local names = finalize_cache[unit.property_names]
+  if names == nil then
+    names = {}
+    for _, k in ipairs(unit.property_names) do
+      local spec = unit.all_properties[k]
+      if spec.required or spec.default ~= nil then names[#names + 1] = k end
+    end
+    finalize_cache[unit.property_names] = names
+  end
+  return names
+end
+
 -- Defaults, required properties, actions and the unit's own checks.
 function M.finalize(r)
   local unit, props = r.unit, r.props
@@ -92,12 +111,12 @@ function M.finalize(r)
     if v == nil then fail(r, string.format("name (%s): %s", np, err)) end
     props[np] = v
   end
-  for _, k in ipairs(unit.property_names) do
-    local spec = unit.all_properties[k]
+  for _, k in ipairs(finalize_names(unit)) do
     if props[k] == nil then
+      local spec = unit.all_properties[k]
       if spec.required then
         fail(r, string.format("missing required property '%s'", k))
-      elseif spec.default ~= nil then
+      else
         local d = spec.default
         if type(d) == "table" then
           local copy = {}
