@@ -14,9 +14,18 @@ local util = require("ccchef.util")
 
 local M = {}
 
+-- The file of each function that declared a resource: asking debug.getinfo
+-- for the source ("S") of every declaration costs more than the rest of it.
+local file_of = setmetatable({}, { __mode = "k" })
+
 local function location(level)
-  local info = debug.getinfo(level + 1, "Sl")
-  local file = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
+  local info = debug.getinfo(level + 1, "fl")
+  local file = file_of[info.func]
+  if file == nil then
+    local s = debug.getinfo(info.func, "S")
+    file = s.source:sub(1, 1) == "@" and s.source:sub(2) or s.short_src
+    file_of[info.func] = file
+  end
   return file, info.currentline
 end
 
@@ -58,6 +67,16 @@ local function set_properties(r, props)
   for k, v in pairs(props) do set_property(r, k, v) end
 end
 
+-- What `file "x"` returns: called with the property table, it sets them.
+-- One small table per resource, sharing this metatable.
+local setter_meta = {
+  __call = function(setter, p)
+    local r = setter[1]
+    set_properties(r, p)
+    return r.handle
+  end,
+}
+
 -- A function for the recipe environment that declares resources of unit's type.
 function M.declarator(run, unit)
   return function(name, props)
@@ -67,12 +86,7 @@ function M.declarator(run, unit)
       set_properties(r, props)
       return r.handle
     end
-    return setmetatable({}, {
-      __call = function(_, p)
-        set_properties(r, p)
-        return r.handle
-      end,
-    })
+    return setmetatable({ r }, setter_meta)
   end
 end
 
