@@ -70,6 +70,9 @@ function Run:include_file(path)
   if not ok then error(errors.wrap(rerr, "input"), 0) end
 end
 
+-- Shared stand-in for an absent list: one table, not one per resource.
+local NONE = setmetatable({}, { __newindex = function() error("NONE is read-only", 2) end })
+
 local function resolve_notifications(run)
   local function resolve(r, n, what)
     local target = run.index[n.ref]
@@ -86,12 +89,12 @@ local function resolve_notifications(run)
     return target
   end
   for _, r in ipairs(run.collection) do
-    for _, n in ipairs(r.props.notifies or {}) do
+    for _, n in ipairs(r.props.notifies or NONE) do
       local target = resolve(r, n, "notifies")
       r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing }
     end
     -- subscribes is notifies written from the other end.
-    for _, n in ipairs(r.props.subscribes or {}) do
+    for _, n in ipairs(r.props.subscribes or NONE) do
       local source = resolve(r, n, "subscribes to")
       source.notify_list[#source.notify_list + 1] = { action = n.action, target = r, timing = n.timing }
     end
