@@ -49,6 +49,6 @@ int main(int argc, char **argv)
 		code = (int)luaL_optinteger(L, -1, 0);
 	}
 	fflush(stdout);
-	lua_close(L);
+	host_close(L);
 	return code;
 }

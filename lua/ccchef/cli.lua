@@ -153,6 +153,10 @@ local function cmd_apply(args)
     }
     local engine = require("ccchef.engine")
     local run = engine.compile(run_opts, runlist)
+    -- A local converge leaves nothing that needs a finalizer at exit (the
+    -- lock is the kernel's to drop): the process may exit without freeing
+    -- the Lua state object by object.
+    require("ccchef.host").skip_close()
     return engine.converge(run)
   end, M.traceback)
   if not ok then
