@@ -125,7 +125,9 @@ function M.finalize(r)
     if v == nil then fail(r, string.format("name (%s): %s", np, err)) end
     props[np] = v
   end
-  for _, k in ipairs(finalize_names(unit)) do
+  local names = finalize_names(unit)
+  for i = 1, #names do
+    local k = names[i]
     if props[k] == nil then
       local spec = unit.all_properties[k]
       if spec.required then

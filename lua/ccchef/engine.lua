@@ -88,7 +88,9 @@ local function resolve_notifications(run)
     end
     return target
   end
-  for _, r in ipairs(run.collection) do
+  local collection = run.collection
+  for i = 1, #collection do
+    local r = collection[i]
     for _, n in ipairs(r.props.notifies or NONE) do
       local target = resolve(r, n, "notifies")
       r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing }
@@ -108,7 +110,8 @@ function M.compile(opts, recipes)
   local run = M.new_run(opts)
   run.env = dsl.recipe_env(run)
   for _, path in ipairs(recipes) do run:include_file(path) end
-  for _, r in ipairs(run.collection) do dsl.finalize(r) end
+  local collection = run.collection
+  for i = 1, #collection do dsl.finalize(collection[i]) end
   resolve_notifications(run)
   return run
 end
@@ -245,7 +248,8 @@ end
 
 -- Returns false when the run must stop.
 converge_resource = function(run, r, actions, via)
-  for _, action in ipairs(actions) do
+  for i = 1, #actions do
+    local action = actions[i]
     local ev = converge_action(run, r, action, via)
     record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
@@ -318,7 +322,11 @@ function M.converge(run)
   replay_pending(run)
 
   local ok = true
-  for _, r in ipairs(run.collection) do
+  -- Numeric loops over the collection here and in compile: ipairs costs a
+  -- call into C per element, in the loops that run once per resource.
+  local collection = run.collection
+  for j = 1, #collection do
+    local r = collection[j]
     if not converge_resource(run, r, r.actions, nil) then
       ok = false
       break
@@ -348,7 +356,8 @@ function M.converge(run)
   local summary = { event = "run_end", node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, updated = 0, failed = 0, skipped = 0, up_to_date = 0,
     ignored = 0, not_run = 0 }
-  for _, r in ipairs(run.collection) do
+  for j = 1, #collection do
+    local r = collection[j]
     local s = r.status
     if s == "updated" or s == "would-update" then summary.updated = summary.updated + 1
     elseif s == "failed" and r.ignored_failure then summary.ignored = summary.ignored + 1
