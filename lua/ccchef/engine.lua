@@ -9,6 +9,7 @@
 -- replayed by the next run.
 local dsl = require("ccchef.dsl")
 local errors = require("ccchef.errors")
+local host = require("ccchef.host")
 local proc = require("ccchef.proc")
 local registry = require("ccchef.registry")
 local state = require("ccchef.state")
@@ -41,7 +42,7 @@ function Run:declare(unit, name, file, line)
   local r = {
     type = unit.name, name = name, ref = ref, unit = unit,
     file = file, line = line, dir = self.current_dir, node = self.node,
-    props = {}, lazy = {}, notify_list = {},
+    props = host.new_table(0, 8), lazy = {}, notify_list = {},
   }
   r.handle = setmetatable({ _r = r }, self.handle_meta)
   self.collection[#self.collection + 1] = r
@@ -134,8 +135,12 @@ local function make_ctx(run)
 end
 
 -- Evaluate lazy properties: a function stands for its value at converge time.
+-- The copy is made in C, sized for the keys the engine and units add.
 local function resolve_props(r)
-  local p = {}
+  local p = host.copy(r.props, 4)
+  p.name = r.name
+  p.recipe_dir = r.dir
+  if next(r.lazy) == nil then return p end
   for k, v in pairs(r.props) do
     if r.lazy[k] then
       local ok, val = pcall(v)
@@ -146,12 +151,9 @@ local function resolve_props(r)
       if checked == nil then
         errors.converge(string.format("lazy property '%s': %s", k, err))
       end
-      v = checked
+      p[k] = checked
     end
-    p[k] = v
   end
-  p.name = r.name
-  p.recipe_dir = r.dir
   return p
 end
 
@@ -222,8 +224,10 @@ end
 local function converge_action(run, r, action, via)
   local ctx = run.ctx
   local t0 = sys.now()
+  -- status and duration are named here, though nil, so that the
+  -- constructor sizes the table for them (one rehash less per resource).
   local ev = { event = "resource", type = r.type, name = r.name, resource = r.ref,
-    action = action, file = r.file, line = r.line, via = via }
+    action = action, file = r.file, line = r.line, via = via, status = nil, duration = nil }
   local ok, err = pcall(act, r, action, ev, ctx)
   if not ok then
     local e = errors.wrap(err, "converge")
