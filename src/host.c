@@ -89,6 +89,20 @@ static int host_copy(lua_State *L)
 	return 1;
 }
 
+/* ccchef.host.caller(level) -> function, current line of the function at
+ * that stack level (as debug.getinfo(level, "fl"), without building a
+ * table: the DSL asks this for every resource it declares). */
+static int host_caller(lua_State *L)
+{
+	lua_Debug ar;
+	int level = (int)luaL_checkinteger(L, 1);
+	if (level < 0 || !lua_getstack(L, level, &ar))
+		return 0;
+	lua_getinfo(L, "fl", &ar);
+	lua_pushinteger(L, ar.currentline);
+	return 2;
+}
+
 /* Set by ccchef.host.skip_close(): see host_close. */
 static int skip_close;
 /* The state host_close left open, kept reachable so leak checkers see
@@ -122,6 +136,7 @@ static int luaopen_ccchef_host(lua_State *L)
 		{"skip_close", host_skip_close},
 		{"new_table", host_new_table},
 		{"copy", host_copy},
+		{"caller", host_caller},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

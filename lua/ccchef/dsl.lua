@@ -9,24 +9,26 @@
 -- rules are checked when the recipe has finished (M.finalize), because a
 -- resource may be declared with no table at all (`package "git"`).
 local errors = require("ccchef.errors")
+local host = require("ccchef.host")
 local schema = require("ccchef.schema")
 local util = require("ccchef.util")
 
 local M = {}
 
 -- The file of each function that declared a resource: asking debug.getinfo
--- for the source ("S") of every declaration costs more than the rest of it.
+-- for the source ("S") of every declaration costs more than the rest of it,
+-- and host.caller gives function and line without building a table.
 local file_of = setmetatable({}, { __mode = "k" })
 
 local function location(level)
-  local info = debug.getinfo(level + 1, "fl")
-  local file = file_of[info.func]
+  local func, line = host.caller(level + 1)
+  local file = file_of[func]
   if file == nil then
-    local s = debug.getinfo(info.func, "S")
+    local s = debug.getinfo(func, "S")
     file = s.source:sub(1, 1) == "@" and s.source:sub(2) or s.short_src
-    file_of[info.func] = file
+    file_of[func] = file
   end
-  return file, info.currentline
+  return file, line
 end
 
 local function fail(r, message)

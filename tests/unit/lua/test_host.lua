@@ -34,3 +34,15 @@ test("copy and new_table refuse bad arguments", function()
   local t = host.new_table(2, 8)
   eq(next(t), nil, "new_table is empty")
 end)
+
+test("caller gives the function and line at a stack level", function()
+  local function where() return host.caller(2) end
+  local function probe()
+    local f, line = where() -- this line
+    return f, line
+  end
+  local f, line = probe()
+  eq(f, probe)
+  eq(line, debug.getinfo(probe, "S").linedefined + 1)
+  eq(select("#", host.caller(1000)), 0, "no such level: nothing")
+end)
