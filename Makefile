@@ -26,7 +26,9 @@ check: build asan
 	@tools/install-deps test
 	@tests/run $(BUILD) $(ASAN_BUILD)
 
+# Numbers, not a test: see docs/performance.md.
 bench: build
+	@tools/install-deps bench
 	@tools/bench $(CCCHEF)
 
 clean:

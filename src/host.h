@@ -13,6 +13,11 @@ lua_State *host_new(void);
  * are strings (structured errors, tables, pass through untouched). */
 int host_pcall(lua_State *L, int nargs, int nresults);
 
+/* Close the state, unless Lua called ccchef.host.skip_close(): freeing
+ * every object one by one is work the kernel does at exit in one go (9 ms
+ * after a converge of 10000 resources). Call it only just before exit. */
+void host_close(lua_State *L);
+
 /* The C bindings, one luaopen per file. */
 int luaopen_ccchef_sys(lua_State *L);
 int luaopen_ccchef_proc(lua_State *L);

@@ -259,6 +259,10 @@ function M.apply(opts, runlist, reporter)
     }
     local engine = require("ccchef.engine")
     local run = engine.compile(run_opts, prep.entries)
+    -- A local converge leaves nothing that needs a finalizer at exit (the
+    -- lock is the kernel's to drop): the process may exit without freeing
+    -- the Lua state object by object.
+    require("ccchef.host").skip_close()
     local summary = engine.converge(run)
     -- Stdout has the report; stderr gets one line saying what stopped the run,
     -- in either format, so `ccchef apply ... >log` still shows it.

@@ -6,11 +6,17 @@ local MAX_EDITS = 2000 -- beyond this, show a whole replacement instead
 
 local function split_lines(s)
   local lines = {}
-  for line in s:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
-  local last = s:match("([^\n]+)$")
+  local rest = 1 -- where the text after the last newline starts
+  for line, after in s:gmatch("([^\n]*)\n()") do
+    lines[#lines + 1] = line
+    rest = after
+  end
+  -- A last line without its newline. (Not s:match("([^\n]+)$"): unanchored,
+  -- that retries at every position and backtracks over each line, which was
+  -- nine tenths of the time of a first converge of small files.)
   local no_eol = false
-  if last then
-    lines[#lines + 1] = last
+  if rest <= #s then
+    lines[#lines + 1] = s:sub(rest)
     no_eol = true
   end
   return lines, no_eol

@@ -9,15 +9,26 @@
 -- rules are checked when the recipe has finished (M.finalize), because a
 -- resource may be declared with no table at all (`package "git"`).
 local errors = require("ccchef.errors")
+local host = require("ccchef.host")
 local schema = require("ccchef.schema")
 local util = require("ccchef.util")
 
 local M = {}
 
+-- The file of each function that declared a resource: asking debug.getinfo
+-- for the source ("S") of every declaration costs more than the rest of it,
+-- and host.caller gives function and line without building a table.
+local file_of = setmetatable({}, { __mode = "k" })
+
 local function location(level)
-  local info = debug.getinfo(level + 1, "Sl")
-  local file = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
-  return file, info.currentline
+  local func, line = host.caller(level + 1)
+  local file = file_of[func]
+  if file == nil then
+    local s = debug.getinfo(func, "S")
+    file = s.source:sub(1, 1) == "@" and s.source:sub(2) or s.short_src
+    file_of[func] = file
+  end
+  return file, line
 end
 
 local function fail(r, message)
@@ -58,6 +69,16 @@ local function set_properties(r, props)
   for k, v in pairs(props) do set_property(r, k, v) end
 end
 
+-- What `file "x"` returns: called with the property table, it sets them.
+-- One small table per resource, sharing this metatable.
+local setter_meta = {
+  __call = function(setter, p)
+    local r = setter[1]
+    set_properties(r, p)
+    return r.handle
+  end,
+}
+
 -- A function for the recipe environment that declares resources of unit's type.
 function M.declarator(run, unit)
   return function(name, props)
@@ -67,12 +88,7 @@ function M.declarator(run, unit)
       set_properties(r, props)
       return r.handle
     end
-    return setmetatable({}, {
-      __call = function(_, p)
-        set_properties(r, p)
-        return r.handle
-      end,
-    })
+    return setmetatable({ r }, setter_meta)
   end
 end
 
@@ -106,6 +122,25 @@ function M.check_name(unit, name, file, line)
   return name
 end
 
+-- Per unit, the names finalize has work for: required or with a default,
+-- in property_names order (so the first missing one reported is the same).
+-- Most properties have neither; skipping them is most of finalize's time.
+-- Keyed by property_names, which registry.add builds anew for each unit.
+local finalize_cache = setmetatable({}, { __mode = "k" })
+
+local function finalize_names(unit)
+  local names = finalize_cache[unit.property_names]
+  if names == nil then
+    names = {}
+    for _, k in ipairs(unit.property_names) do
+      local spec = unit.all_properties[k]
+      if spec.required or spec.default ~= nil then names[#names + 1] = k end
+    end
+    finalize_cache[unit.property_names] = names
+  end
+  return names
+end
+
 -- Defaults, required properties, actions and the unit's own checks.
 function M.finalize(r)
   local unit, props = r.unit, r.props
@@ -115,12 +150,14 @@ function M.finalize(r)
     if v == nil then fail(r, string.format("name (%s): %s", np, err)) end
     props[np] = v
   end
-  for _, k in ipairs(unit.property_names) do
-    local spec = unit.all_properties[k]
+  local names = finalize_names(unit)
+  for i = 1, #names do
+    local k = names[i]
     if props[k] == nil then
+      local spec = unit.all_properties[k]
       if spec.required then
         fail(r, string.format("missing required property '%s'", k))
-      elseif spec.default ~= nil then
+      else
         local d = spec.default
         if type(d) == "table" then
           local copy = {}

@@ -9,6 +9,7 @@
 -- replayed by the next run.
 local dsl = require("ccchef.dsl")
 local errors = require("ccchef.errors")
+local host = require("ccchef.host")
 local proc = require("ccchef.proc")
 local registry = require("ccchef.registry")
 local state = require("ccchef.state")
@@ -50,7 +51,7 @@ function Run:declare(unit, name, file, line)
   local r = {
     type = unit.name, name = shown, name_value = name, ref = ref, unit = unit,
     file = file, line = line, dir = self.current_dir, node = self.node,
-    props = {}, lazy = {}, notify_list = {},
+    props = host.new_table(0, 8), lazy = {}, notify_list = {},
   }
   r.handle = setmetatable({ _r = r }, self.handle_meta)
   self.collection[#self.collection + 1] = r
@@ -109,6 +110,9 @@ function Run:include_recipe(spec)
   self:include_file(self.kitchen:recipe(spec, { file = file, line = line }))
 end
 
+-- Shared stand-in for an absent list: one table, not one per resource.
+local NONE = setmetatable({}, { __newindex = function() error("NONE is read-only", 2) end })
+
 local function resolve_notifications(run)
   local function resolve(r, n, what)
     local target = run.index[n.ref]
@@ -124,23 +128,25 @@ local function resolve_notifications(run)
     end
     return target
   end
-  for _, r in ipairs(run.collection) do
+  local collection = run.collection
+  for i = 1, #collection do
+    local r = collection[i]
     -- Notifications a type adds by itself (apache_site reloads
     -- service[apache2]) apply only when that resource is in the run.
     if r.unit.implicit_notifies then
-      for _, n in ipairs(r.unit.implicit_notifies(r.props) or {}) do
+      for _, n in ipairs(r.unit.implicit_notifies(r.props) or NONE) do
         local target = run.index[n.ref]
         if target and target.unit.action_set[n.action] then
           r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing or "delayed" }
         end
       end
     end
-    for _, n in ipairs(r.props.notifies or {}) do
+    for _, n in ipairs(r.props.notifies or NONE) do
       local target = resolve(r, n, "notifies")
       r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing }
     end
     -- subscribes is notifies written from the other end.
-    for _, n in ipairs(r.props.subscribes or {}) do
+    for _, n in ipairs(r.props.subscribes or NONE) do
       local source = resolve(r, n, "subscribes to")
       source.notify_list[#source.notify_list + 1] = { action = n.action, target = r, timing = n.timing }
     end
@@ -164,7 +170,8 @@ function M.compile(opts, recipes)
   }
   run.env = dsl.recipe_env(run)
   for _, entry in ipairs(recipes) do run:include_file(entry) end
-  for _, r in ipairs(run.collection) do dsl.finalize(r) end
+  local collection = run.collection
+  for i = 1, #collection do dsl.finalize(collection[i]) end
   resolve_notifications(run)
   return run
 end
@@ -187,8 +194,12 @@ local function make_ctx(run)
 end
 
 -- Evaluate lazy properties: a function stands for its value at converge time.
+-- The copy is made in C, sized for the keys the engine and units add.
 local function resolve_props(r)
-  local p = {}
+  local p = host.copy(r.props, 4)
+  p.name = r.name
+  p.recipe_dir = r.dir
+  if next(r.lazy) == nil then return p end
   for k, v in pairs(r.props) do
     if r.lazy[k] then
       local ok, val, why = pcall(v)
@@ -205,12 +216,9 @@ local function resolve_props(r)
       if checked == nil then
         errors.converge(string.format("lazy property '%s': %s", k, err), { lazy = true })
       end
-      v = checked
+      p[k] = checked
     end
-    p[k] = v
   end
-  p.name = r.name
-  p.recipe_dir = r.dir
   return p
 end
 
@@ -242,54 +250,64 @@ local function record(r, status)
   if r.status == nil or RANK[status] > RANK[r.status] then r.status = status end
 end
 
+-- The work of converge_action, under its pcall. A named function called
+-- with arguments, not a closure: a closure over four locals costs five
+-- allocations per resource.
+-- The body of converge_action, run under pcall (a named function: no
+-- closure per resource).
+local function act(run, r, action, ev, ctx)
+  local p = resolve_props(r)
+  ev.sensitive = p.sensitive or nil
+  local skip = guards(p, ctx)
+  if skip then
+    ev.status, ev.reason = "skipped", skip
+    return
+  end
+  if action == "nothing" then
+    ev.status = "up-to-date"
+    return
+  end
+  if r.unit.converge then
+    local result = r.unit.converge(p, action, ctx, function(body, base)
+      return M.converge_nested(run, r, body, base)
+    end)
+    ev.status, ev.changes = result.status, result.changes
+    return
+  end
+  local pf = run.prefetch
+  ctx.prefetched = pf and pf.members[r] and pf.data or nil
+  local ok_load, current = pcall(r.unit.load, p, ctx, action)
+  ctx.prefetched = nil
+  if not ok_load then error(current, 0) end
+  local changes, diff = r.unit.plan(p, current, action, ctx)
+  if not changes or #changes == 0 then
+    ev.status = "up-to-date"
+    return
+  end
+  ev.changes = changes
+  if not p.sensitive then ev.diff = diff end
+  if ctx.why_run then
+    ev.status = "would-update"
+    return
+  end
+  local info = r.unit.apply(p, current, action, changes, ctx)
+  if type(info) == "table" then
+    ev.backup = info.backup
+    ev.output = info.output
+  end
+  ev.status = "updated"
+end
+
 -- Apply one action of one resource. Returns the event.
 local function converge_action(run, r, action, via)
   local ctx = run.ctx
   local t0 = sys.now()
+  -- status and duration are named here, though nil, so that the
+  -- constructor sizes the table for them (one rehash less per resource).
   local ev = { event = "resource", type = r.type, name = r.name, resource = r.ref,
-    action = action, file = r.file, line = r.line, via = via, parent = run.parent_ref }
-  local ok, err = pcall(function()
-    local p = resolve_props(r)
-    ev.sensitive = p.sensitive or nil
-    local skip = guards(p, ctx)
-    if skip then
-      ev.status, ev.reason = "skipped", skip
-      return
-    end
-    if action == "nothing" then
-      ev.status = "up-to-date"
-      return
-    end
-    if r.unit.converge then
-      local result = r.unit.converge(p, action, ctx, function(body, base)
-        return M.converge_nested(run, r, body, base)
-      end)
-      ev.status, ev.changes = result.status, result.changes
-      return
-    end
-    local pf = run.prefetch
-    ctx.prefetched = pf and pf.members[r] and pf.data or nil
-    local ok_load, current = pcall(r.unit.load, p, ctx, action)
-    ctx.prefetched = nil
-    if not ok_load then error(current, 0) end
-    local changes, diff = r.unit.plan(p, current, action, ctx)
-    if not changes or #changes == 0 then
-      ev.status = "up-to-date"
-      return
-    end
-    ev.changes = changes
-    if not p.sensitive then ev.diff = diff end
-    if ctx.why_run then
-      ev.status = "would-update"
-      return
-    end
-    local info = r.unit.apply(p, current, action, changes, ctx)
-    if type(info) == "table" then
-      ev.backup = info.backup
-      ev.output = info.output
-    end
-    ev.status = "updated"
-  end)
+    action = action, file = r.file, line = r.line, via = via, parent = run.parent_ref,
+    status = nil, duration = nil }
+  local ok, err = pcall(act, run, r, action, ev, ctx)
   if not ok and ctx.why_run and run.would_change and errors.is(err) and (err.lazy or err.assumable) then
     -- Under why-run a lazy value may read what an earlier resource would
     -- have written, and a parent directory, owner or program an earlier
@@ -358,7 +376,8 @@ end
 
 -- Returns false when the run must stop.
 converge_resource = function(run, r, actions, via)
-  for _, action in ipairs(actions) do
+  for i = 1, #actions do
+    local action = actions[i]
     local ev = converge_action(run, r, action, via)
     record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
@@ -485,9 +504,13 @@ function M.converge(run)
   replay_pending(run)
 
   local ok = true
-  for index, r in ipairs(run.collection) do
+  -- Numeric loops over the collection here and in compile: ipairs costs a
+  -- call into C per element, in the loops that run once per resource.
+  local collection = run.collection
+  for j = 1, #collection do
+    local r = collection[j]
     if r.unit.prefetch and not (run.prefetch and run.prefetch.members[r]) then
-      prefetch_group(run, index)
+      prefetch_group(run, j)
     end
     if not converge_resource(run, r, r.actions, nil) then
       ok = false
@@ -523,7 +546,8 @@ function M.converge(run)
   local summary = { event = "run_end", node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, updated = 0, failed = 0, skipped = 0, up_to_date = 0,
     ignored = 0, not_run = 0 }
-  for _, r in ipairs(run.collection) do
+  for j = 1, #collection do
+    local r = collection[j]
     local s = r.status
     if s == "updated" or s == "would-update" then summary.updated = summary.updated + 1
     elseif s == "failed" and r.ignored_failure then summary.ignored = summary.ignored + 1

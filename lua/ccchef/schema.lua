@@ -49,6 +49,9 @@ function checks.path(v)
   if not util.is_absolute(v) then
     return nil, string.format("path %q is not absolute (it must start with /)", v)
   end
+  -- Strip trailing slashes. Most paths have none: skip the gsub, which tries
+  -- the pattern at every position of the string.
+  if v:byte(-1) ~= 47 --[[ / ]] then return v end
   return (v:gsub("(.)/+$", "%1"))
 end
 

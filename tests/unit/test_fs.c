@@ -63,6 +63,31 @@ static void test_same_content(void)
 	ASSERT_INT_EQ(fs_same_content(p, &st, "abcd", 4), 0);
 }
 
+/* Files larger than the comparison buffer, also an exact multiple of it,
+ * where the end is only seen by a read that returns 0. */
+static void test_same_content_large(void)
+{
+	char p[256];
+	path_in(p, sizeof p, "cmp-large");
+	static char big[2 * 65536 + 5];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (char)('a' + i % 26);
+	struct stat st;
+	size_t sizes[] = {2 * 65536, 2 * 65536 + 5};
+	for (int k = 0; k < 2; k++) {
+		size_t n = sizes[k];
+		ASSERT_INT_EQ(fs_write_atomic(p, big, n, 0644, FS_KEEP_UID, FS_KEEP_GID, 0), 0);
+		ASSERT_INT_EQ(lstat(p, &st), 0);
+		ASSERT_INT_EQ(fs_same_content(p, &st, big, n), 1);
+		big[n - 1] ^= 1;
+		ASSERT_INT_EQ(fs_same_content(p, &st, big, n), 0);
+		big[n - 1] ^= 1;
+		big[70000] ^= 1;
+		ASSERT_INT_EQ(fs_same_content(p, &st, big, n), 0);
+		big[70000] ^= 1;
+	}
+}
+
 static void test_no_temporary_left_behind(void)
 {
 	char p[256];
@@ -102,6 +127,7 @@ int main(void)
 	RUN(test_write_keeps_existing_mode);
 	RUN(test_write_into_missing_dir_fails_cleanly);
 	RUN(test_same_content);
+	RUN(test_same_content_large);
 	RUN(test_no_temporary_left_behind);
 	RUN(test_lock_held_reports_holder);
 	char cmd[512];

@@ -35,3 +35,19 @@ test("insertions and deletions", function()
   local d = diff.unified("a\nb\nc\n", "a\nc\nd\n", "o", "n")
   eq(d, "--- o\n+++ n\n@@ -1,3 +1,3 @@\n a\n-b\n c\n+d\n")
 end)
+
+test("empty lines and a last line without newline", function()
+  eq(diff.unified("", "x\n\ny", "o", "n"),
+    "--- o\n+++ n\n@@ -0,0 +1,3 @@\n+x\n+\n+y\n\\ No newline at end of file\n")
+  eq(diff.unified("one\ntwo", "", "o", "n"),
+    "--- o\n+++ n\n@@ -1,2 +0,0 @@\n-one\n-two\n\\ No newline at end of file\n")
+end)
+
+test("long lines, the last without newline", function()
+  -- The shape that made the old line splitting quadratic in line length.
+  local line = string.rep("x", 2000)
+  local text = string.rep(line .. "\n", 199) .. line
+  local d = diff.unified("", text, "o", "n")
+  ok(d:find("@@ -0,0 +1,200 @@", 1, true), "200 lines")
+  ok(d:find("+" .. line .. "\n\\ No newline at end of file\n", 1, true), "no-eol marker")
+end)

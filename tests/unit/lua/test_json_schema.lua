@@ -32,6 +32,13 @@ test("paths must be absolute", function()
   eq(schema.check({ type = "path" }, "/etc/"), "/etc")
 end)
 
+test("paths lose trailing slashes, except the root", function()
+  eq(schema.check({ type = "path" }, "/etc//"), "/etc")
+  eq(schema.check({ type = "path" }, "/"), "/")
+  eq(schema.check({ type = "path" }, "//"), "/")
+  eq(schema.check({ type = "path" }, "/etc/motd"), "/etc/motd")
+end)
+
 test("notifications normalise", function()
   local n = schema.check({ type = "notifications" }, { "reload", "service[apache2]" })
   eq(n[1].action, "reload"); eq(n[1].ref, "service[apache2]"); eq(n[1].timing, "delayed")
