@@ -25,9 +25,9 @@
 #include <string.h>
 
 #include <lauxlib.h>
-#include <libssh/libssh.h>
 
 #include "host.h"
+#include "ssh_dl.h"
 
 #define SESSION "ccchef.ssh.session"
 #define CHANNEL "ccchef.ssh.channel"
@@ -390,6 +390,9 @@ int luaopen_ccchef_ssh(lua_State *L)
 		{"session", l_session},
 		{NULL, NULL},
 	};
+	char err[512];
+	if (ssh_dl_load(err, sizeof err) != 0)
+		return luaL_error(L, "%s", err);
 	ssh_init();
 	luaL_newmetatable(L, SESSION);
 	luaL_newlib(L, sess_methods);

@@ -211,7 +211,6 @@ function M.prepare(opts, runlist, facts)
     node_entry = node_entry, node_name = node_name, cli_layers = layers,
   }, facts)
   local registry = require("ccchef.registry")
-  if next(registry.types) == nil then registry.load_builtin() end
   require("ccchef.custom").load_kitchen(kitchen, registry)
   return {
     kitchen = kitchen, entries = entries, run_list = runlist, attributes = set,

@@ -230,7 +230,7 @@ end
 -- resource type nor a defined global raises: a typo must fail loudly.
 function M.recipe_env(run)
   local env = M.base_env()
-  for name, unit in pairs(run.types) do env[name] = M.declarator(run, unit) end
+
   env.node = run.node
   -- print goes through the reporter: under --format json, stdout must hold
   -- nothing but JSON events.
@@ -245,7 +245,15 @@ function M.recipe_env(run)
   for k, v in pairs(run.extra_env or {}) do env[k] = v end
   return setmetatable(env, {
     __index = function(_, key)
+      -- Resource types become declarators on first use (types load lazily).
+      local unit = type(key) == "string" and run.types[key]
+      if unit then
+        local declare = M.declarator(run, unit)
+        rawset(env, key, declare)
+        return declare
+      end
       local candidates = util.sorted_keys(env)
+      for _, name in ipairs(require("ccchef.registry").names()) do candidates[#candidates + 1] = name end
       error(string.format("unknown resource type or undefined name '%s'%s", tostring(key),
         util.suggest(tostring(key), candidates)), 2)
     end,

@@ -156,7 +156,6 @@ end
 -- The compile phase for a list of recipe files. Returns the run or raises
 -- an input error; nothing on the system has been changed either way.
 function M.compile(opts, recipes)
-  if next(registry.types) == nil then registry.load_builtin() end
   local run = M.new_run(opts)
   -- Not a tail call: include_recipe looks 3 levels up for the recipe's line.
   run.extra_env = {

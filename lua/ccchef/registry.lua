@@ -5,7 +5,22 @@
 local host = require("ccchef.host")
 local schema = require("ccchef.schema")
 
-local M = { types = {} }
+local M = {}
+
+-- Built-in types load on first use: a recipe of files never pays for
+-- loading the package, service or Apache units (start-up time and memory
+-- count in a no-op run). M.types behaves as if every type were in it.
+local PREFIX = "ccchef.resources."
+local builtin = {}
+for _, modname in ipairs(host.modules(PREFIX)) do builtin[modname:sub(#PREFIX + 1)] = modname end
+
+M.types = setmetatable({}, {
+  __index = function(_, name)
+    local modname = builtin[name]
+    if modname == nil then return nil end
+    return M.add(require(modname), modname)
+  end,
+})
 
 -- A unit either has load/plan/apply (primitives) or converge (composites:
 -- custom resources, which converge the resources their action declares).
@@ -53,16 +68,12 @@ function M.add(unit, origin)
   return unit
 end
 
-function M.load_builtin()
-  for _, modname in ipairs(host.modules("ccchef.resources.")) do
-    M.add(require(modname), modname)
-  end
-  return M.types
-end
-
+-- Every type name: built-in ones (loaded or not) and custom ones.
 function M.names()
-  local names = {}
-  for k in pairs(M.types) do names[#names + 1] = k end
+  local seen, names = {}, {}
+  for name in pairs(builtin) do seen[name] = true end
+  for name in pairs(M.types) do seen[name] = true end
+  for name in pairs(seen) do names[#names + 1] = name end
   table.sort(names)
   return names
 end
