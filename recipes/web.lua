@@ -13,3 +13,10 @@
 --       --attr cc_site.docroot_source=../shared/fixtures/creativecommons.org/docroot \
 --       --attr cc_site.port=8080 recipe:cc_site
 include_recipe "cc_site"
+
+-- What to ask the site, once converged (the demo runs these).
+local port = node.cc_site.port
+print("the example site's rewrites, once converged:")
+for _, path in ipairs({ "/choose", "/licenses/by/4.0/legalcode", "/about.php", "/old-about", "/blog", "/retired" }) do
+  print(string.format("  curl -sI http://127.0.0.1:%d%s", port, path))
+end
