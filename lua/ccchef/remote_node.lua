@@ -167,14 +167,20 @@ local function connect(spec)
   return s, info
 end
 
--- Run a command to the end: stdin, then all output. Returns status, stdout, stderr.
-local function exec(s, command, stdin, deadline, what)
+-- A channel running command, with stdin (if any) written to it.
+local function open_channel(s, command, stdin)
   local ch, err = s:open(command)
   if not ch then node_fail("ssh", err) end
   if stdin then
     local ok, werr = ch:write(stdin)
     if not ok then node_fail("ssh", werr) end
   end
+  return ch
+end
+
+-- Run a command to the end: stdin, then all output. Returns status, stdout, stderr.
+local function exec(s, command, stdin, deadline, what)
+  local ch = open_channel(s, command, stdin)
   ch:eof()
   local out, errs = {}, {}
   local read = line_reader(ch, deadline, what)
@@ -227,12 +233,7 @@ end
 -- that line (nil if none) and the other lines before it (stderr, and what
 -- a chatty shell start-up file may print on stdout).
 local function open_script(s, spec, script, stdin, deadline)
-  local ch, err = s:open(script)
-  if not ch then node_fail("ssh", err) end
-  if stdin then
-    local ok, werr = ch:write(stdin)
-    if not ok then node_fail("ssh", werr) end
-  end
+  local ch = open_channel(s, script, stdin)
   local read = line_reader(ch, deadline, "the run")
   local errs = {}
   for line, stream in read do
