@@ -335,6 +335,7 @@ end
 
 local converge_resource
 local subsumed
+local notify_now
 
 -- Batched state loading (docs/resources.md, `prefetch`): a unit with a
 -- prefetch hook is called once with the resource about to converge and the
@@ -373,6 +374,36 @@ local function queue_delayed(run, action, target, from, via)
     via = via or (from .. " (delayed)") }
 end
 
+-- An immediate notification: the target converges now. Resources that
+-- notify each other immediately and always change (two executes) would
+-- recurse for ever; a chain that comes back to a resource fails instead.
+notify_now = function(run, r, n)
+  local chain = run.immediate_chain
+  if not chain then
+    chain = {}
+    run.immediate_chain = chain
+  end
+  if chain[n.target] or n.target == r then
+    local names = {}
+    for _, x in ipairs(chain) do names[#names + 1] = x.ref end
+    names[#names + 1] = r.ref
+    names[#names + 1] = n.target.ref
+    local ev = { event = "resource", type = n.target.type, name = n.target.name, resource = n.target.ref,
+      action = n.action, file = r.file, line = r.line, via = r.ref, parent = run.parent_ref, status = "failed",
+      error = "immediate notifications go round in a loop: " .. table.concat(names, " -> "), duration = 0 }
+    record(n.target, "failed")
+    run.failure = run.failure or ev
+    run.reporter:resource(ev)
+    return false
+  end
+  chain[#chain + 1] = r
+  chain[r] = true
+  local ok = converge_resource(run, n.target, { n.action }, r.ref)
+  chain[r] = nil
+  chain[#chain] = nil
+  return ok
+end
+
 -- Returns false when the run must stop.
 converge_resource = function(run, r, actions, via)
   for i = 1, #actions do
@@ -397,7 +428,7 @@ converge_resource = function(run, r, actions, via)
     if changed then
       for _, n in ipairs(r.notify_list) do
         if n.timing == "immediately" then
-          if not converge_resource(run, n.target, { n.action }, r.ref) then return false end
+          if not notify_now(run, r, n) then return false end
         else
           queue_delayed(run, n.action, n.target, r.ref)
         end

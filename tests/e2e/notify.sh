@@ -102,4 +102,14 @@ apply "$T/bad3.lua"
 assert_code 2 "unknown subscription source"
 assert_err "bad3.lua:1: execute[audit]: subscribes to file[$T/nope], which is not declared in this run"
 
+# Immediate notifications that come back round fail instead of recursing.
+cat >"$T/loop.lua" <<LUA
+execute "a" { command = "echo a >> $T/loop.log", notifies = { "run", "execute[b]", "immediately" } }
+execute "b" { command = "echo b >> $T/loop.log", action = "nothing", notifies = { "run", "execute[a]", "immediately" } }
+LUA
+apply "$T/loop.lua"
+assert_code 1 "immediate loop"
+assert_out "immediate notifications go round in a loop: execute[a] -> execute[b] -> execute[a]"
+assert_content "$T/loop.log" "$(printf 'a\nb')"
+
 finish
