@@ -1,5 +1,5 @@
--- recipes/demo.lua: what `make demo` converges (until the Apache demo,
--- recipes/web.lua, takes over). A small site skeleton under
+-- recipes/demo.lua: a files-only example (no packages, no services): a
+-- small site skeleton under
 -- /var/tmp/ccchef-demo: directories, files, a template rendered from
 -- node facts, a build step guarded so it runs once, and a notification.
 local root = os.getenv("CCCHEF_DEMO_ROOT") or "/var/tmp/ccchef-demo"
