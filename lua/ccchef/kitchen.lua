@@ -97,16 +97,24 @@ function Kitchen:recipe(spec, where)
   return { path = path, base = cdir, cookbook = cookbook, label = cookbook .. "::" .. name }
 end
 
+-- Names of the .lua files in a kitchen directory (roles, environments),
+-- sorted: what error messages offer instead of a name not found.
+function Kitchen:lua_names(dir)
+  local names = {}
+  for _, f in ipairs(sys.listdir(self.root .. "/" .. dir) or {}) do
+    names[#names + 1] = f:match("^(.*)%.lua$")
+  end
+  table.sort(names)
+  return names
+end
+
 local ROLE_KEYS = { description = true, run_list = true, attributes = true }
 
 function Kitchen:role(name)
   local path = self.root .. "/roles/" .. name .. ".lua"
   if not sys.stat(path) then
-    local have = {}
-    for _, f in ipairs(sys.listdir(self.root .. "/roles") or {}) do
-      have[#have + 1] = f:match("^(.*)%.lua$")
-    end
-    errors.input(string.format("role '%s' not found (looked for %s)%s", name, path, util.suggest(name, have)))
+    errors.input(string.format("role '%s' not found (looked for %s)%s", name, path,
+      util.suggest(name, self:lua_names("roles"))))
   end
   local role = M.load_table_file(path, nil, "role file")
   for k in pairs(role) do
@@ -122,11 +130,7 @@ end
 function Kitchen:environment(name)
   local path = self.root .. "/environments/" .. name .. ".lua"
   if not sys.stat(path) then
-    local have = {}
-    for _, f in ipairs(sys.listdir(self.root .. "/environments") or {}) do
-      have[#have + 1] = f:match("^(.*)%.lua$")
-    end
-    table.sort(have)
+    local have = self:lua_names("environments")
     errors.input(string.format("environment '%s' not found (looked for %s; environments: %s)", name, path,
       #have > 0 and table.concat(have, ", ") or "none"))
   end

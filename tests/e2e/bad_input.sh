@@ -7,13 +7,6 @@
 # be left alone, and the state directory must not even be created.
 . "$(dirname "$0")/lib.sh"
 
-# run ARGS...: ccchef itself (not `apply`), for command-line mistakes.
-run() {
-	"$CCCHEF" "$@" >"$T/.out" 2>"$T/.err"
-	CODE=$?
-	OUT=$(cat "$T/.out")
-	ERR=$(cat "$T/.err")
-}
 
 # What is on disk, excluding the captured output: paths, types, sizes, modes.
 snapshot() {

@@ -9,7 +9,7 @@ K="$T/kitchen"
 cp -r "$SRC/tests/kitchen" "$K"
 cd "$K" || exit 1
 
-attrs() { "$CCCHEF" attrs "$@" >"$T/.out" 2>"$T/.err"; CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err"); }
+attrs() { run attrs "$@"; }
 
 # Provenance at every level of the precedence chain, for one value.
 attrs role:base

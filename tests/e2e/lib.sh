@@ -21,14 +21,17 @@ trap 'exit 1' INT TERM
 
 track_pid() { TRACKED_PIDS="$TRACKED_PIDS $1"; }
 
-# apply ARGS...: run `ccchef apply` with this test's state dir; sets OUT
-# (stdout), ERR (stderr) and CODE.
-apply() {
-	"$CCCHEF" apply --state-dir "$STATE" --no-color "$@" >"$T/.out" 2>"$T/.err"
+# run ARGS...: ccchef itself (any command); sets OUT, ERR and CODE.
+run() {
+	"$CCCHEF" "$@" >"$T/.out" 2>"$T/.err"
 	CODE=$?
 	OUT=$(cat "$T/.out")
 	ERR=$(cat "$T/.err")
 }
+
+# apply ARGS...: run `ccchef apply` with this test's state dir; sets OUT
+# (stdout), ERR (stderr) and CODE.
+apply() { run apply --state-dir "$STATE" --no-color "$@"; }
 
 fail() {
 	FAILS=$((FAILS + 1))

@@ -6,13 +6,6 @@
 # or on failure.
 . "$(dirname "$0")/lib.sh"
 
-# run ARGS...: ccchef itself; sets OUT, ERR, CODE.
-run() {
-	"$CCCHEF" "$@" >"$T/.out" 2>"$T/.err"
-	CODE=$?
-	OUT=$(cat "$T/.out")
-	ERR=$(cat "$T/.err")
-}
 
 # events: validate $T/.out as JSON lines (every line one object with an
 # "event") and print one flat line per event, fields sorted, for grepping:
