@@ -86,7 +86,7 @@ assert_code 0 "scaffold first run"
 assert_content "$T/shop/note.txt" "written by shop_note"
 apply --attr shop.root="$T/shop" recipe:shop
 assert_summary 0 0
-"$CCCHEF" new cookbook shop >"$T/.out" 2>"$T/.err"; CODE=$?; ERR=$(cat "$T/.err")
+run new cookbook shop
 assert_code 2 "scaffold twice"
 assert_err "already exists"
 
