@@ -10,6 +10,7 @@
 local dsl = require("ccchef.dsl")
 local errors = require("ccchef.errors")
 local host = require("ccchef.host")
+local notify = require("ccchef.notify")
 local proc = require("ccchef.proc")
 local registry = require("ccchef.registry")
 local state = require("ccchef.state")
@@ -334,8 +335,6 @@ local function converge_action(run, r, action, via)
 end
 
 local converge_resource
-local subsumed
-local notify_now
 
 -- Batched state loading (docs/resources.md, `prefetch`): a unit with a
 -- prefetch hook is called once with the resource about to converge and the
@@ -365,45 +364,6 @@ local function prefetch_group(run, index)
   if ok then run.prefetch = { members = members, data = data } end
 end
 
--- from: the notifying resource; via: how the report names the cause.
-local function queue_delayed(run, action, target, from, via)
-  local key = action .. " " .. target.ref
-  if run.delayed_seen[key] then return end
-  run.delayed_seen[key] = true
-  run.delayed[#run.delayed + 1] = { action = action, target = target, from = from, key = key,
-    via = via or (from .. " (delayed)") }
-end
-
--- An immediate notification: the target converges now. Resources that
--- notify each other immediately and always change (two executes) would
--- recurse for ever; a chain that comes back to a resource fails instead.
-notify_now = function(run, r, n)
-  local chain = run.immediate_chain
-  if not chain then
-    chain = {}
-    run.immediate_chain = chain
-  end
-  if chain[n.target] or n.target == r then
-    local names = {}
-    for _, x in ipairs(chain) do names[#names + 1] = x.ref end
-    names[#names + 1] = r.ref
-    names[#names + 1] = n.target.ref
-    local ev = { event = "resource", type = n.target.type, name = n.target.name, resource = n.target.ref,
-      action = n.action, file = r.file, line = r.line, via = r.ref, parent = run.parent_ref, status = "failed",
-      error = "immediate notifications go round in a loop: " .. table.concat(names, " -> "), duration = 0 }
-    record(n.target, "failed")
-    run.failure = run.failure or ev
-    run.reporter:resource(ev)
-    return false
-  end
-  chain[#chain + 1] = r
-  chain[r] = true
-  local ok = converge_resource(run, n.target, { n.action }, r.ref)
-  chain[r] = nil
-  chain[#chain] = nil
-  return ok
-end
-
 -- Returns false when the run must stop.
 converge_resource = function(run, r, actions, via)
   for i = 1, #actions do
@@ -428,9 +388,9 @@ converge_resource = function(run, r, actions, via)
     if changed then
       for _, n in ipairs(r.notify_list) do
         if n.timing == "immediately" then
-          if not notify_now(run, r, n) then return false end
+          if not notify.now(run, r, n) then return false end
         else
-          queue_delayed(run, n.action, n.target, r.ref)
+          notify.queue(run, n.action, n.target, r.ref)
         end
       end
     end
@@ -438,34 +398,7 @@ converge_resource = function(run, r, actions, via)
   return true
 end
 
-local function pending_list(run, from_index)
-  local list = {}
-  for i = from_index, #run.delayed do
-    local d = run.delayed[i]
-    list[#list + 1] = { action = d.action, ref = d.target.ref, from = d.from }
-  end
-  return list
-end
-
--- Notifications a failed earlier run left: they go into this run's delayed
--- queue so they fire once, after this run has converged the resources.
-local function replay_pending(run)
-  local list, warn = state.load_pending(run.opts.state_dir)
-  if warn then run.reporter:message("warn", warn) end
-  for _, n in ipairs(list) do
-    local target = run.index[n.ref]
-    if target and target.unit.action_set[n.action] then
-      run.reporter:message("info", string.format(
-        "replaying %s %s, left pending by a failed run (from %s)", n.action, n.ref,
-        tostring(n.from)))
-      queue_delayed(run, n.action, target, tostring(n.from),
-        tostring(n.from) .. " in an earlier run that failed")
-    else
-      run.reporter:message("warn", string.format(
-        "dropping pending notification %s %s: that resource is not in this run", n.action, n.ref))
-    end
-  end
-end
+notify.bind(converge_resource, record)
 
 local MAX_NESTING = 20
 
@@ -497,30 +430,13 @@ function M.converge_nested(run, r, body, base)
   return { status = run.ctx.why_run and "would-update" or "updated", changes = changed }
 end
 
--- A delayed action another queued action of the same resource makes
--- redundant (a unit's `subsumes`: a service restart covers a reload, so a
--- run that changed both a module and a site restarts Apache once). Returns
--- the covering action, or nil.
-subsumed = function(run, d)
-  local subsumes = d.target.unit.subsumes
-  if not subsumes then return nil end
-  for _, e in ipairs(run.delayed) do
-    if e ~= d and e.target == d.target then
-      for _, covered in ipairs(subsumes[e.action] or {}) do
-        if covered == d.action then return e.action end
-      end
-    end
-  end
-  return nil
-end
-
 -- The converge phase. Returns the summary table.
 function M.converge(run)
   local o = run.opts
   local reporter = o.reporter
   run.reporter = reporter
   run.ctx = make_ctx(run)
-  run.delayed, run.delayed_seen = {}, {}
+  notify.start(run)
   local t0 = sys.now()
 
   -- A held lock is not the user's mistake: the same command works once the
@@ -531,7 +447,7 @@ function M.converge(run)
   end
   reporter:run_start({ node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, run_list = o.run_list })
-  replay_pending(run)
+  notify.replay_pending(run)
 
   local ok = true
   -- Numeric loops over the collection here and in compile: ipairs costs a
@@ -547,31 +463,8 @@ function M.converge(run)
       break
     end
   end
-  local i = 1
-  while ok and i <= #run.delayed do
-    local d = run.delayed[i]
-    i = i + 1
-    local covered = subsumed(run, d)
-    if covered then
-      reporter:message("info", string.format("%s %s not needed: %s %s is queued too", d.action, d.target.ref,
-        covered, d.target.ref))
-    elseif not converge_resource(run, d.target, { d.action }, d.via) then
-      ok = false
-      i = i - 1 -- the failed one stays pending too
-    end
-  end
-  if not o.why_run then
-    local pending = ok and {} or pending_list(run, i)
-    local saved, serr = state.save_pending(o.state_dir, pending)
-    if not saved then reporter:message("warn", "cannot save pending notifications: " .. serr) end
-    if #pending > 0 then
-      for _, n in ipairs(pending) do
-        reporter:message("warn", string.format(
-          "the run failed before %s could %s (notified by %s); saved in %s, it will fire on the next run",
-          n.ref, n.action, tostring(n.from), state.pending_path(o.state_dir)))
-      end
-    end
-  end
+  if ok then ok = notify.run_delayed(run) end
+  notify.finish(run, ok)
 
   local summary = { event = "run_end", node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, updated = 0, failed = 0, skipped = 0, up_to_date = 0,
