@@ -66,6 +66,15 @@ Prints the node's merged attributes, one leaf per line, each with the file
 roles < environment < node (nodes.lua) < command line (-j, --attr).
 Options: -k DIR, -E ENV, -j FILE, --attr K=V, --format human|json.
 ]],
+  new = [[
+usage: ccchef new cookbook NAME [-k DIR]
+
+Writes cookbooks/NAME in the kitchen (found from the current directory
+upward, or -k DIR; else ./cookbooks): recipes/default.lua,
+attributes/default.lua, templates/README.tmpl, resources/note.lua (the
+custom resource NAME_note) and files/. It converges as it is:
+  ccchef apply recipe:NAME
+]],
   facts = [[
 usage: ccchef facts
 

@@ -273,9 +273,11 @@ for opt in "-n, --why-run" "--format human|json" "-l, --log-level" "--detailed-e
 	"--command-timeout S" "--color, --no-color"; do
 	assert_out "$opt"
 done
-run help facts
-assert_code 0 "help facts"
-assert_out "usage: ccchef facts"
+for c in facts attrs new remote status; do
+	run help $c
+	assert_code 0 "help $c"
+	assert_out "usage: ccchef $c"
+done
 run help nosuch
 assert_code 2 "help nosuch"
 assert_err "no help for 'nosuch'"
