@@ -15,26 +15,17 @@ end
 ---------------------------------------------------------------------------
 -- Kitchen and bundle
 
-local function is_kitchen(dir)
-  local c, r = sys.stat(dir .. "/cookbooks"), sys.stat(dir .. "/roles")
-  return (c and c.type == "directory") or (r and r.type == "directory")
-end
-
+-- The kitchen above dir, by the same rule as `ccchef apply` (ccchef.kitchen:
+-- cookbooks/, roles/, environments/ or nodes.lua), or nil.
 function M.find_kitchen_up(dir)
-  while dir and dir ~= "" do
-    if is_kitchen(dir) then return dir end
-    local parent = util.dirname(dir)
-    if parent == dir then break end
-    dir = parent
-  end
-  return nil
+  return require("ccchef.kitchen").find(dir)
 end
 
 local function is_file_item(item) return not item:find("^%a+:") end
 
 -- The directory a bundle is made of, and the run list rewritten relative to
--- it. The kitchen (-k, or the first directory with cookbooks/ or roles/
--- above the first recipe or the current directory); without one, the
+-- it. The kitchen (-k, or the first kitchen above the first recipe or the
+-- current directory); without one, the
 -- deepest directory holding every recipe file of the run list.
 function M.root(opts, runlists)
   local files = {}
@@ -57,7 +48,7 @@ function M.root(opts, runlists)
   end
   if not root then
     if #files == 0 then
-      errors.input("role: and recipe: items need a kitchen (a directory with cookbooks/ or roles/; -k DIR)")
+      errors.input("role: and recipe: items need a kitchen (a directory with cookbooks/, roles/, environments/ or nodes.lua; -k DIR)")
     end
     root = util.dirname(files[1])
     for _, f in ipairs(files) do

@@ -45,7 +45,7 @@ options:
   -l, --log-level LEVEL    error, warn (default), info or debug
   --detailed-exitcodes     0 no changes, 2 changes, 4 failures, 6 both, 1 bad input
   -k, --kitchen DIR        the kitchen (default: found from the recipes or the
-                           current directory: a directory with cookbooks/ or roles/)
+                           current directory up: cookbooks/, roles/, environments/ or nodes.lua)
   --inventory FILE         nodes file (default KITCHEN/nodes.lua, or ./nodes.lua)
   -E, --environment ENV    environment for every node (overrides nodes.lua)
   -F FILE                  ssh config file (default ~/.ssh/config)
