@@ -93,7 +93,8 @@ function M.load(cookbook, cookbook_dir, file, types)
     end })
     return nested(function(run)
       active[#active + 1] = run
-      local ok, err = pcall(def.actions[action], view)
+      -- User code: under the recipe instruction budget (ccchef.sandbox).
+      local ok, err = dsl.run_user(def.actions[action], string.format("action '%s' of %s", action, type_name), view)
       active[#active] = nil
       if not ok then error(errors.wrap(err, "converge"), 0) end
     end, cookbook_dir)

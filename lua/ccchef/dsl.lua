@@ -10,6 +10,7 @@
 -- resource may be declared with no table at all (`package "git"`).
 local errors = require("ccchef.errors")
 local host = require("ccchef.host")
+local sandbox = require("ccchef.sandbox")
 local schema = require("ccchef.schema")
 local util = require("ccchef.util")
 
@@ -46,14 +47,23 @@ local function set_property(r, key, value)
     fail(r, string.format("unknown property '%s'%s", key, util.suggest(key, unit.property_names)))
   end
   -- A function is a lazy value, evaluated at converge time (DESIGN 2.3),
-  -- unless the property itself takes a function (guards).
+  -- unless the property itself takes a function (guards). Properties the
+  -- engine needs at compile time (action, notifies, sensitive...) are
+  -- marked lazy = false and cannot be.
   if type(value) == "function" and spec.type ~= "guard" and spec.type ~= "function" then
+    if spec.lazy == false then
+      fail(r, string.format("property '%s' cannot be lazy (a function): it is needed when the recipe is compiled, give its value", key))
+    end
     r.props[key] = value
     r.lazy[key] = true
     return
   end
   local v, err = schema.check(spec, value)
-  if v == nil then fail(r, string.format("property '%s': %s", key, err)) end
+  if v == nil then
+    -- The message quotes the value: not for a sensitive resource.
+    if r.sensitive then err = schema.redact(err, value) end
+    fail(r, string.format("property '%s': %s", key, err))
+  end
   r.props[key] = v
 end
 
@@ -66,6 +76,9 @@ local function set_properties(r, props)
     fail(r, string.format("expected a table of properties after %s, got %s", r.ref,
       schema.describe(props)))
   end
+  -- Known before any other property is checked, so no message about them
+  -- shows a secret (pairs visits the table in no particular order).
+  if props.sensitive == true then r.sensitive = true end
   for k, v in pairs(props) do set_property(r, k, v) end
 end
 
@@ -197,15 +210,6 @@ function M.finalize(r)
   end
 end
 
--- Globals a recipe may use besides resource types and `node`. No dofile,
--- loadfile, require or load: recipes declare state, they do not load code
--- from arbitrary places (include_recipe does that, through the kitchen).
-local SAFE = {
-  "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "select",
-  "tonumber", "tostring", "type", "unpack", "xpcall", "string", "table",
-  "math", "utf8",
-}
-
 -- read_file(path): read-only access to a file, e.g. a config template kept
 -- outside the kitchen, or in a lazy value what an earlier resource wrote:
 -- content = function() return read_file("/srv/VERSION") end. Returns the
@@ -218,12 +222,44 @@ local function read_file(path)
   return require("ccchef.sys").read(path)
 end
 
+-- The environment of every kitchen file (recipes, attribute, role,
+-- environment and custom resource files): ccchef.sandbox's, plus
+-- read_file. No dofile, loadfile or require: recipes declare state, they
+-- do not load code from arbitrary places (include_recipe does that,
+-- through the kitchen). Reading an undefined name raises, as in recipes.
 function M.base_env()
-  local env = {}
-  for _, k in ipairs(SAFE) do env[k] = _G[k] end
-  env.os = { getenv = os.getenv, time = os.time, date = os.date, clock = os.clock }
+  local env = sandbox.env()
   env.read_file = read_file
-  return env
+  return setmetatable(env, {
+    __index = function(_, key)
+      error(string.format("undefined name '%s'%s", tostring(key),
+        util.suggest(tostring(key), util.sorted_keys(env))), 2)
+    end,
+  })
+end
+
+-- Runs a compiled recipe chunk under the recipe instruction budget
+-- (ccchef.sandbox): a recipe that never ends fails with an input error
+-- naming the file and the line it was at. Returns pcall's results.
+function M.run_recipe(chunk, path)
+  local limit = sandbox.budget(sandbox.RECIPE_INSTRUCTIONS)
+  return sandbox.pcall(limit, function(file, line)
+    return errors.new("input", string.format(
+      "the recipe did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
+      limit), { file = file or path, line = line })
+  end, chunk)
+end
+
+-- Runs a function of user code at converge time (a lazy value, a guard, a
+-- custom resource's action) under the same budget. what: "lazy property
+-- 'content'", "only_if"... Returns pcall's results.
+function M.run_user(fn, what, ...)
+  local limit = sandbox.budget(sandbox.RECIPE_INSTRUCTIONS)
+  return sandbox.pcall(limit, function(file, line)
+    return errors.new("converge", string.format(
+      "%s did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
+      what, limit), { file = file, line = line })
+  end, fn, ...)
 end
 
 -- The environment a recipe chunk runs in. Reading a name that is neither a

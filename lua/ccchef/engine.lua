@@ -84,7 +84,7 @@ function Run:include_file(entry)
   if not chunk then error(errors.from_lua(perr, "input", "syntax error"), 0) end
   local saved = self.current_dir
   self.current_dir = entry.base or util.dirname(real)
-  local ok, rerr = pcall(chunk)
+  local ok, rerr = dsl.run_recipe(chunk, path)
   self.current_dir = saved
   if not ok then
     local e = errors.from_lua(rerr, "input")
@@ -195,26 +195,32 @@ end
 
 -- Evaluate lazy properties: a function stands for its value at converge time.
 -- The copy is made in C, sized for the keys the engine and units add.
+-- Lazy functions run under the recipe instruction budget. Of a sensitive
+-- resource no message shows what the function raised or returned: it may
+-- be the secret.
 local function resolve_props(r)
   local p = host.copy(r.props, 4)
   p.name = r.name
   p.recipe_dir = r.dir
   if next(r.lazy) == nil then return p end
+  local hidden = r.props.sensitive == true
   for k, v in pairs(r.props) do
     if r.lazy[k] then
-      local ok, val, why = pcall(v)
+      local what = "lazy property '" .. k .. "'"
+      local ok, val, why = dsl.run_user(v, what)
       if ok and val == nil and why ~= nil then
         -- A function that returned nil, message (read_file of a missing file).
-        errors.converge(string.format("lazy property '%s' returned nil: %s", k, tostring(why)),
-          { lazy = true })
+        errors.converge(what .. " returned nil" .. (hidden and " (sensitive: message hidden)"
+          or (": " .. tostring(why))), { lazy = true })
       end
       if not ok then
-        errors.converge(string.format("lazy property '%s' failed: %s", k, tostring(val)),
-          { lazy = true })
+        errors.converge(what .. " failed" .. (hidden and " (sensitive: message hidden)"
+          or (": " .. tostring(val))), { lazy = true })
       end
       local checked, err = require("ccchef.schema").check(r.unit.all_properties[k], val)
       if checked == nil then
-        errors.converge(string.format("lazy property '%s': %s", k, err), { lazy = true })
+        errors.converge(what .. ": " .. (hidden and ("the value is not valid (sensitive: value hidden; expected "
+          .. r.unit.all_properties[k].type .. ")") or err), { lazy = true })
       end
       p[k] = checked
     end
@@ -222,24 +228,37 @@ local function resolve_props(r)
   return p
 end
 
-local function run_guard(guard, ctx, name)
+-- A guard function runs under the recipe instruction budget; a guard
+-- command under the command timeout. hidden: the resource is sensitive,
+-- so no message names the command or what the function raised.
+local function run_guard(guard, ctx, name, hidden)
   if type(guard) == "function" then
-    local ok, v = pcall(guard)
-    if not ok then errors.converge(name .. " raised an error: " .. tostring(v)) end
+    local ok, v = dsl.run_user(guard, name)
+    if not ok then
+      errors.converge(name .. " raised an error" .. (hidden and " (sensitive: message hidden)" or (": " .. tostring(v))))
+    end
     return v and true or false
   end
   local res, err = proc.run(guard, { timeout = ctx.command_timeout })
-  if not res then errors.converge("guard command could not start: " .. err) end
+  if not res then
+    errors.converge("guard command could not start" .. (hidden and " (sensitive: message hidden)" or (": " .. err)))
+  end
   return res.status == 0 and res.signal == 0
 end
 
--- nil to go ahead, or the reason to skip.
+local function shown(cmd, hidden)
+  return hidden and "(sensitive)" or ("`" .. cmd .. "`")
+end
+
+-- nil to go ahead, or the reason to skip. A sensitive resource's guard
+-- command is not shown.
 local function guards(p, ctx)
-  if p.only_if ~= nil and not run_guard(p.only_if, ctx, "only_if") then
-    return type(p.only_if) == "string" and ("only_if `" .. p.only_if .. "` failed") or "only_if was false"
+  local hidden = p.sensitive == true
+  if p.only_if ~= nil and not run_guard(p.only_if, ctx, "only_if", hidden) then
+    return type(p.only_if) == "string" and ("only_if " .. shown(p.only_if, hidden) .. " failed") or "only_if was false"
   end
-  if p.not_if ~= nil and run_guard(p.not_if, ctx, "not_if") then
-    return type(p.not_if) == "string" and ("not_if `" .. p.not_if .. "` succeeded") or "not_if was true"
+  if p.not_if ~= nil and run_guard(p.not_if, ctx, "not_if", hidden) then
+    return type(p.not_if) == "string" and ("not_if " .. shown(p.not_if, hidden) .. " succeeded") or "not_if was true"
   end
   return nil
 end

@@ -13,6 +13,21 @@ local function describe(v)
 end
 M.describe = describe
 
+-- A check's message without the value it quotes, for sensitive resources:
+-- "expected a string, got number 42" -> "expected a string, got a number
+-- (value hidden: sensitive)".
+function M.redact(message, value)
+  local shown = describe(value)
+  local i, j = message:find(shown, 1, true)
+  if i then
+    return message:sub(1, i - 1) .. "a " .. type(value) .. " (value hidden: sensitive)" .. message:sub(j + 1)
+  end
+  if type(value) == "string" and value ~= "" and message:find(value, 1, true) then
+    return "the value is not valid (value hidden: sensitive)"
+  end
+  return message
+end
+
 local function expect(what, v)
   return nil, string.format("expected %s, got %s", what, describe(v))
 end
@@ -163,14 +178,17 @@ end
 M.checks = checks
 
 -- Properties every resource has (DESIGN.md 2.3).
+-- lazy = false: the engine needs the value when the recipe is compiled
+-- (actions and notifications are resolved then, sensitive decides what
+-- any later message may show), so a function is refused there.
 M.common = {
-  action = { type = "actions" },
+  action = { type = "actions", lazy = false },
   only_if = { type = "guard" },
   not_if = { type = "guard" },
-  notifies = { type = "notifications" },
-  subscribes = { type = "notifications" },
-  ignore_failure = { type = "boolean", default = false },
-  sensitive = { type = "boolean", default = false },
+  notifies = { type = "notifications", lazy = false },
+  subscribes = { type = "notifications", lazy = false },
+  ignore_failure = { type = "boolean", default = false, lazy = false },
+  sensitive = { type = "boolean", default = false, lazy = false },
 }
 
 -- Check one value against a property spec. Returns value or nil, message.

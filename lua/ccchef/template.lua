@@ -11,7 +11,24 @@
 -- cron and iptables files). A template compiles once per run to a Lua
 -- function whose line numbers are the template's, so errors name the
 -- template file and line.
+--
+-- Templates run in ccchef.sandbox's template environment (read-only
+-- library views, no os.exit/execute, no io, no load) and are bounded: at
+-- most MAX_OUTPUT bytes of output and sandbox.TEMPLATE_INSTRUCTIONS VM
+-- instructions per render (docs/templates.md, "Limits").
+local sandbox = require("ccchef.sandbox")
+
 local M = {}
+
+-- 64 MiB: far above any config file, far below what the machine has.
+-- CCCHEF_TEMPLATE_MAX_BYTES changes it.
+M.MAX_OUTPUT = 64 * 1024 * 1024
+
+function M.max_output()
+  local v = tonumber(os.getenv("CCCHEF_TEMPLATE_MAX_BYTES") or "")
+  if v and v >= 1 then return math.floor(v) end
+  return M.MAX_OUTPUT
+end
 
 local function trim_left_ws(s)
   -- remove trailing spaces/tabs and at most one newline at the end of s
@@ -95,10 +112,31 @@ function M.translate(src, name)
   return table.concat(parts)
 end
 
-local SAFE = {
-  "ipairs", "pairs", "next", "select", "tonumber", "tostring", "type", "error",
-  "assert", "string", "table", "math", "utf8", "os",
-}
+-- Names a template may use besides its variables.
+local BASE = { "ipairs", "pairs", "next", "select", "tonumber", "tostring", "type", "error", "assert" }
+
+local globals
+local function template_globals()
+  if globals then return globals end
+  globals = {}
+  for _, k in ipairs(BASE) do globals[k] = _G[k] end
+  local libs = sandbox.libraries()
+  -- string.rep can make a string of any size in one call: it is held to
+  -- the output limit before it allocates.
+  local rep = libs.string.rep
+  libs.string.rep = function(s, n, sep)
+    if type(s) == "string" and math.type(n) == "integer" and n > 0 then
+      local size = #s * n + (type(sep) == "string" and #sep * (n - 1) or 0)
+      if size > M.max_output() then
+        error(string.format("string.rep would make %d bytes, more than the template output limit (%d bytes)",
+          size, M.max_output()), 2)
+      end
+    end
+    return rep(s, n, sep)
+  end
+  for k, v in pairs(libs) do globals[k] = sandbox.readonly(v, k) end
+  return globals
+end
 
 local function to_text(v, expr)
   local t = type(v)
@@ -130,25 +168,37 @@ function M.compile(src, name)
   return setmetatable({ fn = fn, name = name }, Template)
 end
 
--- Render with vars; names not in vars (nor the safe globals) are errors.
--- Returns text or nil, message.
+-- Render with vars; names not in vars (nor the template globals) are
+-- errors. Returns text or nil, message. The output and the instructions
+-- run are bounded; exceeding either is an error naming the template.
 function Template:render(vars)
-  local out, n = {}, 0
+  local out, n, size = {}, 0, 0
+  local max = M.max_output()
+  local name = self.name
   local function emit(s)
+    size = size + #s
+    if size > max then
+      error(string.format("template %s: output larger than %d bytes (the limit; CCCHEF_TEMPLATE_MAX_BYTES raises it)",
+        name, max), 2)
+    end
     n = n + 1
     out[n] = s
   end
+  local g = template_globals()
   local env = setmetatable({}, {
     __index = function(_, k)
       local v = vars[k]
       if v ~= nil then return v end
-      for _, g in ipairs(SAFE) do
-        if g == k then return _G[k] end
-      end
+      v = g[k]
+      if v ~= nil then return v end
       error(string.format("undefined variable '%s'", tostring(k)), 2)
     end,
   })
-  local ok, err = pcall(self.fn, env, emit, to_text)
+  local limit = sandbox.budget(sandbox.TEMPLATE_INSTRUCTIONS)
+  local ok, err = sandbox.pcall(limit, function(file, line)
+    return string.format("%s:%s: template %s did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
+      file or name, tostring(line or "?"), name, limit)
+  end, self.fn, env, emit, to_text)
   if not ok then return nil, tostring(err) end
   return table.concat(out)
 end

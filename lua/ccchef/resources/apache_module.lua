@@ -10,7 +10,8 @@ local M = {
   name = "apache_module",
   properties = {
     conf_dir = { type = "path", default = apache.DEFAULT_CONF_DIR },
-    service = { type = "string", default = "apache2" },
+    -- Named at compile time: a change notifies service[SERVICE].
+    service = { type = "string", default = "apache2", lazy = false },
   },
   actions = { "enable", "disable" },
   default_action = "enable",

@@ -36,7 +36,8 @@ local M = {
     vars = { type = "table", default = {} },
     config = { type = "string" },
     configtest = { type = "boolean", default = true },
-    service = { type = "string", default = "apache2" },
+    -- Named at compile time: a change notifies service[SERVICE].
+    service = { type = "string", default = "apache2", lazy = false },
   },
   actions = { "enable", "create", "disable", "delete" },
   default_action = "enable",
