@@ -230,6 +230,14 @@ end
 function M.base_env()
   local env = sandbox.env()
   env.read_file = read_file
+  -- For the command of an execute resource: shell_quote(path) is one word
+  -- of sh, whatever path holds (build commands with it, never by pasting).
+  env.shell_quote = function(s)
+    if type(s) ~= "string" and type(s) ~= "number" then
+      error(string.format("shell_quote: expected a string, got %s", schema.describe(s)), 2)
+    end
+    return util.shell_quote(tostring(s))
+  end
   return setmetatable(env, {
     __index = function(_, key)
       error(string.format("undefined name '%s'%s", tostring(key),

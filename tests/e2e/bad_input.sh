@@ -198,6 +198,51 @@ error("this recipe needs node.app to be set", 0)
 LUA
 compile_error error_level0 "$T/error_level0.lua: this recipe needs node.app to be set"
 
+# 21c. properties the engine needs at compile time cannot be lazy: a
+# function as action, or as apache_module's service (once "internal error",
+# exit 70)
+recipe lazy_action <<LUA
+file "$T/a" { action = function() return "create" end }
+LUA
+compile_error lazy_action "$T/lazy_action.lua:3: file[$T/a]: property 'action' cannot be lazy (a function)"
+
+recipe lazy_service <<LUA
+apache_module "ssl" { conf_dir = "$T/apache2", service = function() return "apache2" end }
+LUA
+compile_error lazy_service "$T/lazy_service.lua:3: apache_module[ssl]: property 'service' cannot be lazy (a function)"
+
+recipe lazy_notifies <<LUA
+file "$T/a" { content = "x", notifies = function() return { "restart", "service[x]" } end }
+LUA
+compile_error lazy_notifies "$T/lazy_notifies.lua:3: file[$T/a]: property 'notifies' cannot be lazy"
+
+# 21d. a recipe that assigns string.format (once "internal error", exit
+# 70, or the engine's reports rewritten): it changes the recipe's own
+# copy only; the run and its report are normal.
+cat >"$T/string_format.lua" <<LUA
+string.format = function() return "HIJACKED" end
+print(string.format("%d", 1))
+file "$T/sf" { content = ("%s\\n"):format("real") }
+LUA
+CASE=string_format
+run apply --state-dir "$T/sf-state" --no-color "$T/string_format.lua"
+assert_code 0 "$CASE"
+assert_out "HIJACKED"
+assert_out "updated      file[$T/sf]"
+assert_summary 1 0
+check
+[ "$(printf '%s' "$OUT" | grep -c HIJACKED)" = 1 ] || fail "$CASE: the engine's output used the recipe's string.format"
+assert_content "$T/sf" "real"
+rm -rf "$T/sf-state" "$T/sf"
+
+# 21e. a recipe that never ends fails at compile time with its file and
+# line (the instruction budget, lowered here so the test is quick)
+recipe endless <<LUA
+local n = 0
+while true do pcall(function() while true do n = n + 1 end end) end
+LUA
+CCCHEF_MAX_INSTRUCTIONS=2000000 compile_error endless "$T/endless.lua:4" "did not finish within 2000000 instructions"
+
 # 22. the mistake is in the second recipe of the run list: the first one's
 # resources must not have been applied either.
 cat >"$T/good.lua" <<LUA

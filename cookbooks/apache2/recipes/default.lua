@@ -1,5 +1,30 @@
 -- apache2: Debian's Apache, its ports, default site, modules and service.
 local a = node.apache2
+
+-- Attribute values are untrusted input: each is checked for the place it
+-- lands (the instance name in paths and a shell command, listen in
+-- ports.conf) before anything is declared (docs/apache.md, "Values").
+local function bad(name, v, what, level)
+  error(string.format("attribute %s = %s: %s", name,
+    (string.format("%q", tostring(v)):gsub("\\\n", "\\n")), what), level or 2)
+end
+local function check_port(name, v, p)
+  local n = tonumber(p)
+  if not n or n < 1 or n > 65535 then bad(name, v, "the port must be 1-65535", 3) end
+end
+if a.instance ~= false and (type(a.instance) ~= "string" or not a.instance:match("^[%w][%w_%-]*$")) then
+  bad("apache2.instance", a.instance, "false or a name of letters, digits, '_' and '-'")
+end
+for i, l in ipairs(a.listen) do
+  local name = "apache2.listen[" .. i .. "]"
+  local s = tostring(l)
+  local addr_port = s:match("^(%S+) https?$") or s
+  local port = addr_port:match("^(%d+)$") or addr_port:match("^[%w][%w%.%-]*:(%d+)$")
+    or addr_port:match("^%[[%x:%.]+%]:(%d+)$")
+  if not port then bad(name, l, "expected PORT, ADDRESS:PORT or [IPV6]:PORT, optionally followed by ' https'") end
+  check_port(name, l, port)
+end
+
 local inst = a.instance
 local conf_dir = inst and ("/etc/apache2-" .. inst) or "/etc/apache2"
 local service_name = inst and (node.init == "systemd" and ("apache2@" .. inst) or ("apache2-" .. inst))

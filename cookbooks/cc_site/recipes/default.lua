@@ -14,6 +14,41 @@
 include_recipe "apache2"
 
 local cc = node.cc_site
+
+-- Attribute values are untrusted input: each is checked for the place it
+-- lands (${host} and ${dir} in the config, a shell command, paths) before
+-- anything is declared (docs/apache.md, "Values").
+local function bad(name, v, what, level)
+  error(string.format("attribute cc_site.%s = %s: %s", name,
+    (string.format("%q", tostring(v)):gsub("\\\n", "\\n")), what), level or 2)
+end
+-- RFC 1123: labels of letters, digits and '-', not at a label's ends.
+local function is_host(s)
+  if type(s) ~= "string" or s == "" or #s > 253 then return false end
+  for label in (s .. "."):gmatch("([^.]*)%.") do
+    if #label > 63 or not label:match("^[%w][%w%-]*$") or label:sub(-1) == "-" then return false end
+  end
+  return true
+end
+-- Pasted unquoted into the config: a conservative character set.
+local function is_plain_path(s)
+  return type(s) == "string" and s:match("^/[%w%._/%-+@,=~]*$") ~= nil and not s:find("/%.%.?/") and not s:find("/%.%.?$")
+end
+if not tostring(cc.port):match("^%d+$") or tonumber(cc.port) < 1 or tonumber(cc.port) > 65535 then
+  bad("port", cc.port, "expected a port number 1-65535")
+end
+if not is_host(cc.server_name) then
+  bad("server_name", cc.server_name, "expected a host name (RFC 1123: letters, digits, '-' and '.')")
+end
+if not is_plain_path(cc.dir) then
+  bad("dir", cc.dir, "expected an absolute path of letters, digits and . _ - + @ , = ~ (it is pasted into the config unquoted)")
+end
+if cc.ssl_dir ~= false and not is_plain_path(cc.ssl_dir) then
+  bad("ssl_dir", cc.ssl_dir, "expected false or an absolute path of letters, digits and . _ - + @ , = ~")
+end
+if cc.bind ~= "" and not (is_host(cc.bind) or (type(cc.bind) == "string" and cc.bind:match("^%[[%x:%.]+%]$"))) then
+  bad("bind", cc.bind, "expected \"\" (all addresses), an IP address or a host name")
+end
 local a = node.apache2
 local inst = a.instance
 local conf_dir = inst and ("/etc/apache2-" .. inst) or "/etc/apache2"
@@ -98,9 +133,9 @@ if https then
   -- claims to be a CA, which openssl's default self-signed one does.
   execute("self-signed certificate for " .. cc.server_name) {
     command = string.format(
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj '/CN=%s'"
-        .. " -addext 'basicConstraints=critical,CA:FALSE' -keyout '%s' -out '%s' 2>&1 && chmod 0600 '%s'",
-      cc.server_name, key, crt, key),
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj %s"
+        .. " -addext 'basicConstraints=critical,CA:FALSE' -keyout %s -out %s 2>&1 && chmod 0600 %s",
+      shell_quote("/CN=" .. cc.server_name), shell_quote(key), shell_quote(crt), shell_quote(key)),
     creates = crt,
   }
 end

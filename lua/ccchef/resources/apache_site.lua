@@ -15,26 +15,36 @@ local sys = require("ccchef.sys")
 local template = require("ccchef.template")
 local util = require("ccchef.util")
 
+-- A schema validate function from a check that returns value or nil, message.
+local function table_check(check)
+  return function(v)
+    local ok, err = check(v)
+    return ok ~= nil, err
+  end
+end
+
 local M = {
   name = "apache_site",
+  -- Every value that is pasted into the generated config is checked for
+  -- the directive it fills (ccchef.apache, docs/apache.md "Values").
   properties = {
     conf_dir = { type = "path", default = apache.DEFAULT_CONF_DIR },
     port = { type = "integer", validate = function(v) return v > 0 and v < 65536, "port must be 1-65535" end },
-    address = { type = "string" },
-    server_name = { type = "string" },
-    server_aliases = { type = "strings" },
-    document_root = { type = "path" },
-    directories = { type = "table" },
-    aliases = { type = "table" },
+    address = { type = "string", validate = apache.spec(apache.check_address) },
+    server_name = { type = "string", validate = apache.spec(apache.check_host, { port = true }) },
+    server_aliases = { type = "strings", validate = apache.spec(apache.check_host, { port = true, wildcard = true }) },
+    document_root = { type = "path", validate = apache.spec(apache.check_path) },
+    directories = { type = "table", validate = table_check(apache.check_directories) },
+    aliases = { type = "table", validate = table_check(apache.check_aliases) },
     rewrites = { type = "table" },
-    headers = { type = "strings" },
-    error_log = { type = "string" },
-    custom_log = { type = "string" },
-    ssl_certificate = { type = "path" },
-    ssl_key = { type = "path" },
+    headers = { type = "strings", validate = apache.spec(apache.check_line) },
+    error_log = { type = "string", validate = apache.spec(apache.check_line) },
+    custom_log = { type = "string", validate = apache.spec(apache.check_line) },
+    ssl_certificate = { type = "path", validate = apache.spec(apache.check_path) },
+    ssl_key = { type = "path", validate = apache.spec(apache.check_path) },
     source = { type = "string" },
     vars = { type = "table", default = {} },
-    config = { type = "string" },
+    config = { type = "string", validate = apache.spec(apache.check_raw) },
     configtest = { type = "boolean", default = true },
     -- Named at compile time: a change notifies service[SERVICE].
     service = { type = "string", default = "apache2", lazy = false },
@@ -59,16 +69,6 @@ function M.validate(p, r)
     end
   end
   if p.rewrites and not r.lazy.rewrites then p.rewrites = apache.normalise_rewrites(p.rewrites) end
-  for i, d in ipairs(p.directories or {}) do
-    if type(d) ~= "table" or type(d.path) ~= "string" then
-      error(string.format("directories[%d]: expected { path = \"/srv/x\", options = ..., allow_override = ..., require = ... }", i), 0)
-    end
-  end
-  for i, a in ipairs(p.aliases or {}) do
-    if type(a) ~= "table" or type(a[1]) ~= "string" or type(a[2]) ~= "string" then
-      error(string.format("aliases[%d]: expected { \"/url\", \"/file/system/path\" }", i), 0)
-    end
-  end
   if p.ssl_key and not p.ssl_certificate then error("ssl_key without ssl_certificate", 0) end
 end
 
