@@ -15,6 +15,7 @@ end
 if a.instance ~= false and (type(a.instance) ~= "string" or not a.instance:match("^[%w][%w_%-]*$")) then
   bad("apache2.instance", a.instance, "false or a name of letters, digits, '_' and '-'")
 end
+if type(a.listen) ~= "table" then bad("apache2.listen", a.listen, "expected a list like { \"80\", \"127.0.0.1:8080\" }") end
 for i, l in ipairs(a.listen) do
   local name = "apache2.listen[" .. i .. "]"
   local s = tostring(l)
