@@ -193,6 +193,14 @@ local function make_ctx(run)
   }
 end
 
+-- A lazy value and its check: value, message (of nil, message), checked
+-- value, check error.
+local function eval_lazy(fn, spec)
+  local val, why = fn()
+  local checked, err = require("ccchef.schema").check(spec, val)
+  return val, why, checked, err
+end
+
 -- Evaluate lazy properties: a function stands for its value at converge time.
 -- The copy is made in C, sized for the keys the engine and units add.
 -- Lazy functions run under the recipe instruction budget. Of a sensitive
@@ -207,20 +215,22 @@ local function resolve_props(r)
   for k, v in pairs(r.props) do
     if r.lazy[k] then
       local what = "lazy property '" .. k .. "'"
-      local ok, val, why = dsl.run_user(v, what)
-      if ok and val == nil and why ~= nil then
-        -- A function that returned nil, message (read_file of a missing file).
-        errors.converge(what .. " returned nil" .. (hidden and " (sensitive: message hidden)"
-          or (": " .. tostring(why))), { lazy = true })
-      end
+      local spec = r.unit.all_properties[k]
+      -- The check runs in the budget too: it may call the value's
+      -- metamethods (ipairs on a table of strings).
+      local ok, val, why, checked, err = dsl.run_user(eval_lazy, what, v, spec)
       if not ok then
         errors.converge(what .. " failed" .. (hidden and " (sensitive: message hidden)"
-          or (": " .. tostring(val))), { lazy = true })
+          or (": " .. errors.text(val))), { lazy = true })
       end
-      local checked, err = require("ccchef.schema").check(r.unit.all_properties[k], val)
+      if val == nil and why ~= nil then
+        -- A function that returned nil, message (read_file of a missing file).
+        errors.converge(what .. " returned nil" .. (hidden and " (sensitive: message hidden)"
+          or (": " .. errors.text(why))), { lazy = true })
+      end
       if checked == nil then
         errors.converge(what .. ": " .. (hidden and ("the value is not valid (sensitive: value hidden; expected "
-          .. r.unit.all_properties[k].type .. ")") or err), { lazy = true })
+          .. spec.type .. ")") or err), { lazy = true })
       end
       p[k] = checked
     end
@@ -235,7 +245,7 @@ local function run_guard(guard, ctx, name, hidden)
   if type(guard) == "function" then
     local ok, v = dsl.run_user(guard, name)
     if not ok then
-      errors.converge(name .. " raised an error" .. (hidden and " (sensitive: message hidden)" or (": " .. tostring(v))))
+      errors.converge(name .. " raised an error" .. (hidden and " (sensitive: message hidden)" or (": " .. errors.text(v))))
     end
     return v and true or false
   end

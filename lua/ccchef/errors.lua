@@ -34,12 +34,23 @@ function M.is(e)
   return getmetatable(e) == Error
 end
 
+-- The text of an error value without running user code: tostring of a
+-- table a recipe raised would call its __tostring, outside the sandbox's
+-- instruction budget (an endless one would hang the run).
+function M.text(e)
+  local t = type(e)
+  if t == "string" then return e end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(e) end
+  if M.is(e) then return M.format(e) end
+  return string.format("(an error value that is a %s, not a message)", t)
+end
+
 -- Turn anything pcall caught into an error table. A string from a recipe
 -- ("web.lua:3: attempt to call a nil value") keeps its location; a string
 -- from ccchef's own modules is a bug and keeps its traceback.
 function M.wrap(e, kind)
   if M.is(e) then return e end
-  return M.new(kind or "input", tostring(e))
+  return M.new(kind or "input", M.text(e))
 end
 
 -- An error string Lua raised while loading or running a recipe, "web.lua:3:

@@ -96,6 +96,11 @@ local function sandbox_setmetatable(t, mt)
     if type(mt) ~= "table" then
       error("bad argument #2 to 'setmetatable' (nil or table expected)", 2)
     end
+    -- A finalizer would run whenever the collector gets to it, inside the
+    -- engine and outside any budget.
+    if rawget(mt, "__gc") ~= nil then
+      error("setmetatable: __gc (finalizers) is not available in recipes", 2)
+    end
     user_mts[mt] = true
   end
   return setmetatable(t, mt)

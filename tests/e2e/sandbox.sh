@@ -80,7 +80,8 @@ for body in \
 	"string.dump(print)" \
 	"load('os.execute([[touch $PWNED]])')()" \
 	"load('return 1', 'x', 'b')" \
-	"setmetatable(_ENV, nil)"; do
+	"setmetatable(_ENV, nil)" \
+	"setmetatable({}, { __gc = function() end })"; do
 	i=$((i + 1))
 	CASE="recipe $body"
 	printf 'file "%s/r%d" { content = "x" }\n%s\n' "$T" "$i" "$body" >"$T/r$i.lua"
@@ -145,6 +146,27 @@ file "$T/e3" { content = "x", only_if = function() while true do pcall(function(
 LUA
 apply -n "$T/e3.lua"
 expect_error 1 "file[$T/e3]: only_if raised an error:" "only_if did not finish within 3000000 instructions"
+
+# Error values and tables with metamethods that never end: the engine
+# never calls them outside the budget (no tostring of a raised table; the
+# check of a lazy value runs in the budget).
+CASE="endless __tostring"
+cat >"$T/e5.lua" <<LUA
+local evil = setmetatable({}, { __tostring = function() while true do end end,
+  __index = function() while true do end end })
+file "$T/e5" { content = function() error(evil) end }
+LUA
+apply "$T/e5.lua"
+expect_error 1 "lazy property 'content' failed: (an error value that is a table, not a message)"
+sed -n 1,2p "$T/e5.lua" >"$T/e6.lua"
+printf 'file "%s/e6" { content = "x", only_if = function() error(evil) end }\n' "$T" >>"$T/e6.lua"
+apply "$T/e6.lua"
+expect_error 1 "only_if raised an error: (an error value that is a table, not a message)"
+CASE="endless __index in a lazy value's check"
+sed -n 1,2p "$T/e5.lua" >"$T/e7.lua"
+printf 'execute "e7" { command = "true", returns = function() return evil end }\n' >>"$T/e7.lua"
+apply "$T/e7.lua"
+expect_error 1 "lazy property 'returns' failed:" "did not finish within 3000000 instructions"
 
 CASE="endless template"
 printf 'a\n{%% while true do end %%}\n' >"$T/templates/loop.tmpl"
