@@ -82,26 +82,45 @@ local function set_properties(r, props)
   for k, v in pairs(props) do set_property(r, k, v) end
 end
 
--- What `file "x"` returns: called with the property table, it sets them.
--- One small table per resource, sharing this metatable.
-local setter_meta = {
-  __call = function(setter, p)
-    local r = setter[1]
+-- What `file "x"` and `file "x" { ... }` return: the resource's handle.
+-- Called with the property table it sets them (once); read, it shows only
+-- ref, type and name. The resource's record (its unit, the engine's
+-- resource type table) is kept here, out of the recipe's reach: a recipe
+-- must not be able to change the engine's tables (DESIGN.md 4).
+local record_of = setmetatable({}, { __mode = "k" })
+local PUBLIC = { ref = true, type = true, name = true }
+
+local handle_meta = {
+  __call = function(h, p)
+    local r = record_of[h]
+    if r.props_set then
+      fail(r, "properties were already given for this resource (two tables after the name?)")
+    end
     set_properties(r, p)
-    return r.handle
+    return h
+  end,
+  __index = function(h, k)
+    if PUBLIC[k] then return record_of[h][k] end
+    return nil
+  end,
+  __newindex = function(h, k)
+    error(string.format("%s: a resource's handle is read-only (tried to set %s)", record_of[h].ref, tostring(k)), 2)
   end,
 }
+
+local function new_handle(r)
+  local h = setmetatable({}, handle_meta)
+  record_of[h] = r
+  return h
+end
 
 -- A function for the recipe environment that declares resources of unit's type.
 function M.declarator(run, unit)
   return function(name, props)
     local file, line = location(2)
     local r = run:declare(unit, name, file, line)
-    if props ~= nil then
-      set_properties(r, props)
-      return r.handle
-    end
-    return setmetatable({ r }, setter_meta)
+    if props ~= nil then set_properties(r, props) end
+    return new_handle(r)
   end
 end
 

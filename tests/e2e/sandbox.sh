@@ -98,6 +98,13 @@ cat >"$T/mt.lua" <<LUA
 assert(getmetatable("") == nil, "string metatable visible")
 local h = file "$T/mt" { content = "x" }
 assert(getmetatable(h) == nil, "handle metatable visible")
+-- A handle shows its reference, not the engine's record or resource type.
+assert(h.ref == "file[$T/mt]" and h.type == "file" and h.name == "$T/mt")
+assert(h.unit == nil and h.props == nil and h[1] == nil and next(h) == nil, "engine record reachable")
+assert(not pcall(function() h.ref = "x" end), "handle writable")
+local s = file "$T/mt2"
+assert(s[1] == nil and s.unit == nil and next(s) == nil, "engine record reachable before properties")
+s { content = "y" }
 local mine = setmetatable({}, { __index = { v = 42 } })
 assert(mine.v == 42 and getmetatable(mine).__index.v == 42)
 local ok = pcall(error, "x")
@@ -109,6 +116,7 @@ LUA
 apply "$T/mt.lua"
 assert_code 0 "$CASE"
 assert_content "$T/mt" "x"
+assert_content "$T/mt2" "y"
 
 # Adding to string in a recipe changes the recipe's copy only.
 CASE="string copy"
