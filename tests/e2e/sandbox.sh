@@ -176,6 +176,16 @@ printf 'execute "e7" { command = "true", returns = function() return evil end }\
 apply "$T/e7.lua"
 expect_error 1 "lazy property 'returns' failed:" "did not finish within 3000000 instructions"
 
+CASE="endless custom resource action"
+mkdir -p "$T/k/cookbooks/cb/resources" "$T/k/cookbooks/cb/recipes"
+cat >"$T/k/cookbooks/cb/resources/spin.lua" <<'LUA'
+return { actions = { run = function(r) while true do end end } }
+LUA
+printf 'cb_spin "x" {}\nfile "%s/after-spin" { content = "x" }\n' "$T" >"$T/k/cookbooks/cb/recipes/default.lua"
+run apply --state-dir "$STATE" --no-color -k "$T/k" recipe:cb
+expect_error 1 "cb_spin[x]" "action 'run' of cb_spin did not finish within 3000000 instructions"
+assert_no_file "$T/after-spin"
+
 CASE="endless template"
 printf 'a\n{%% while true do end %%}\n' >"$T/templates/loop.tmpl"
 printf 'template "%s/e4" { source = "loop.tmpl" }\n' "$T" >"$T/e4.lua"
