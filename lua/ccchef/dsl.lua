@@ -301,7 +301,12 @@ function M.recipe_env(run)
   if reporter and reporter.print then
     env.print = function(...)
       local parts = table.pack(...)
-      for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+      for i = 1, parts.n do
+        -- A recipe's own __tostring may fail: the message names its line.
+        local ok, text = pcall(tostring, parts[i])
+        if not ok then error("print: " .. errors.text(text), 2) end
+        parts[i] = text
+      end
       reporter:print(table.concat(parts, "\t", 1, parts.n))
     end
   end
