@@ -95,14 +95,17 @@ end
 -- A host name as RFC 1123 has it (labels of letters, digits and '-', not
 -- starting or ending with '-', at most 63 bytes each, 253 in all), an IPv4
 -- address (which is one), or an IPv6 address in brackets; with
--- opts.wildcard a leading "*." and with opts.port a ":PORT".
+-- opts.wildcard a leading "*.", with opts.port a ":PORT", with opts.scheme
+-- a leading "http://" or "https://".
 function M.check_host(v, what, opts)
   opts = opts or {}
   local ok, err = M.check_line(v, what)
   if not ok then return nil, err end
   local host, port = v, nil
+  -- ServerName may name the scheme: https://www.example.org:443.
+  if opts.scheme then host = host:match("^https?://(.*)$") or host end
   if opts.port then
-    local h, p = v:match("^(.*):(%d+)$")
+    local h, p = host:match("^(.*):(%d+)$")
     if h and not h:find(":") or (h and h:match("^%[.*%]$")) then host, port = h, tonumber(p) end
   end
   local function bad(why)

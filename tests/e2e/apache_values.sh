@@ -38,6 +38,7 @@ bad server_name_nl 'server_name = "a.example.org\nInclude /etc/shadow"' \
 bad server_name_space 'server_name = "a.example.org evil"' "property 'server_name'" "is not a host name"
 bad server_name_label 'server_name = "-a.example.org"' "property 'server_name'" "is not a host name"
 bad server_name_port 'server_name = "a.example.org:70000"' "property 'server_name'" "port must be 1-65535"
+bad server_name_scheme 'server_name = "ftp://a.example.org"' "property 'server_name'" "is not a host name"
 bad alias_nl 'server_aliases = { "ok.example.org", "b.example.org\r\nHeader set X y" }' \
 	"property 'server_aliases': item 2" "control character"
 bad alias_wild_middle 'server_aliases = { "www.*.example.org" }' "property 'server_aliases': item 1" "is not a host name"
@@ -77,7 +78,7 @@ CASE=golden
 cat >"$T/good.lua" <<LUA
 apache_site "good" {
   conf_dir = "$CONF", action = "create", port = 8080, address = "[::1]",
-  server_name = "www.example.org:8080",
+  server_name = "https://www.example.org:8443",
   server_aliases = { "*.example.org", "example.org", "127.0.0.1", "xn--bcher-kva.example" },
   document_root = "/srv/my site/docroot",
   directories = { { path = "/srv/my site/docroot", options = "-Indexes +FollowSymLinks", allow_override = "None" } },
@@ -97,7 +98,7 @@ assert_code 0 "$CASE"
 cat >"$T/want.conf" <<'CONF'
 # Managed by ccchef: apache_site[good]. Edits here are replaced.
 <VirtualHost [::1]:8080>
-    ServerName www.example.org:8080
+    ServerName https://www.example.org:8443
     ServerAlias *.example.org example.org 127.0.0.1 xn--bcher-kva.example
     DocumentRoot "/srv/my site/docroot"
     <Directory "/srv/my site/docroot">

@@ -31,7 +31,7 @@ local M = {
     conf_dir = { type = "path", default = apache.DEFAULT_CONF_DIR },
     port = { type = "integer", validate = function(v) return v > 0 and v < 65536, "port must be 1-65535" end },
     address = { type = "string", validate = apache.spec(apache.check_address) },
-    server_name = { type = "string", validate = apache.spec(apache.check_host, { port = true }) },
+    server_name = { type = "string", validate = apache.spec(apache.check_host, { port = true, scheme = true }) },
     server_aliases = { type = "strings", validate = apache.spec(apache.check_host, { port = true, wildcard = true }) },
     document_root = { type = "path", validate = apache.spec(apache.check_path) },
     directories = { type = "table", validate = table_check(apache.check_directories) },
