@@ -14,7 +14,10 @@
 --   there is no debug library), so it cannot be changed, and functions a
 --   recipe adds to its `string` are reachable as string.f(s), not s:f().
 -- * Templates get read-only views of the same libraries: a template has no
---   business changing them, and a view costs nothing per render.
+--   business changing them, and a view costs nothing per render. During a
+--   render the string metatable's __index is the template's own copy
+--   (ccchef.template swaps it and puts it back), so ("x"):rep(n) is held
+--   to the output limit like string.rep.
 -- * load is text only (mode "t": bytecode can crash the VM) and its chunks
 --   run in the caller's sandbox, never in the engine's global table.
 local M = {}

@@ -115,7 +115,7 @@ end
 -- Names a template may use besides its variables.
 local BASE = { "ipairs", "pairs", "next", "select", "tonumber", "tostring", "type", "error", "assert" }
 
-local globals
+local globals, string_methods
 local function template_globals()
   if globals then return globals end
   globals = {}
@@ -135,6 +135,10 @@ local function template_globals()
     return rep(s, n, sep)
   end
   for k, v in pairs(libs) do globals[k] = sandbox.readonly(v, k) end
+  -- Method calls on strings (("x"):rep(n)) go through the string
+  -- metatable: during a render it points at this copy, so they get the
+  -- bounded rep too.
+  string_methods = libs.string
   return globals
 end
 
@@ -195,10 +199,15 @@ function Template:render(vars)
     end,
   })
   local limit = sandbox.budget(sandbox.TEMPLATE_INSTRUCTIONS)
+  local smt = getmetatable("")
+  local saved = smt.__index
+  smt.__index = string_methods
+  -- sandbox.pcall does not raise: the metatable is always put back.
   local ok, err = sandbox.pcall(limit, function(file, line)
     return string.format("%s:%s: template %s did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
       file or name, tostring(line or "?"), name, limit)
   end, self.fn, env, emit, to_text)
+  smt.__index = saved
   if not ok then return nil, tostring(err) end
   return table.concat(out)
 end

@@ -210,5 +210,19 @@ printf '{{ string.rep("x", 1001) }}' >"$T/templates/rep.tmpl"
 printf 'template "%s/rep" { source = "rep.tmpl" }\n' "$T" >"$T/rep.lua"
 CCCHEF_TEMPLATE_MAX_BYTES=1000 apply "$T/rep.lua"
 expect_error 2 "rep.tmpl:1: string.rep would make 1001 bytes, more than the template output limit (1000 bytes)"
+CASE="string method rep"
+printf '{{ ("xy"):rep(5000000000) }}' >"$T/templates/rep2.tmpl"
+printf 'template "%s/rep2" { source = "rep2.tmpl" }\n' "$T" >"$T/rep2.lua"
+apply -n "$T/rep2.lua"
+expect_error 2 "rep2.tmpl:1: string.rep would make 10000000000 bytes, more than the template output limit (67108864 bytes)"
+# ... and Lua's own string methods are back after the render: with a
+# 100-byte template limit, the recipe's rep after a render is not held to it.
+CASE="string methods restored"
+cat >"$T/restored.lua" <<LUA
+template "$T/ok2" { source = "ok.tmpl", vars = { name = "x" } }
+assert(#("x"):rep(20) == 20)
+LUA
+CCCHEF_TEMPLATE_MAX_BYTES=100 apply -n "$T/restored.lua"
+assert_code 0 "$CASE"
 
 finish
