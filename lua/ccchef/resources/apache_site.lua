@@ -7,6 +7,7 @@
 -- it had, and the resource fails with Apache's own error lines. A changed
 -- site notifies service[apache2] to reload when that service is in the run.
 local apache = require("ccchef.apache")
+local values = require("ccchef.apache_values")
 local backup = require("ccchef.backup")
 local diff = require("ccchef.diff")
 local errors = require("ccchef.errors")
@@ -26,25 +27,25 @@ end
 local M = {
   name = "apache_site",
   -- Every value that is pasted into the generated config is checked for
-  -- the directive it fills (ccchef.apache, docs/apache.md "Values").
+  -- the directive it fills (ccchef.apache_values, docs/apache.md "Values").
   properties = {
     conf_dir = { type = "path", default = apache.DEFAULT_CONF_DIR },
     port = { type = "integer", validate = function(v) return v > 0 and v < 65536, "port must be 1-65535" end },
-    address = { type = "string", validate = apache.spec(apache.check_address) },
-    server_name = { type = "string", validate = apache.spec(apache.check_host, { port = true, scheme = true }) },
-    server_aliases = { type = "strings", validate = apache.spec(apache.check_host, { port = true, wildcard = true }) },
-    document_root = { type = "path", validate = apache.spec(apache.check_path) },
-    directories = { type = "table", validate = table_check(apache.check_directories) },
-    aliases = { type = "table", validate = table_check(apache.check_aliases) },
+    address = { type = "string", validate = values.spec(values.check_address) },
+    server_name = { type = "string", validate = values.spec(values.check_host, { port = true, scheme = true }) },
+    server_aliases = { type = "strings", validate = values.spec(values.check_host, { port = true, wildcard = true }) },
+    document_root = { type = "path", validate = values.spec(values.check_path) },
+    directories = { type = "table", validate = table_check(values.check_directories) },
+    aliases = { type = "table", validate = table_check(values.check_aliases) },
     rewrites = { type = "table" },
-    headers = { type = "strings", validate = apache.spec(apache.check_line) },
-    error_log = { type = "string", validate = apache.spec(apache.check_line) },
-    custom_log = { type = "string", validate = apache.spec(apache.check_line) },
-    ssl_certificate = { type = "path", validate = apache.spec(apache.check_path) },
-    ssl_key = { type = "path", validate = apache.spec(apache.check_path) },
+    headers = { type = "strings", validate = values.spec(values.check_line) },
+    error_log = { type = "string", validate = values.spec(values.check_line) },
+    custom_log = { type = "string", validate = values.spec(values.check_line) },
+    ssl_certificate = { type = "path", validate = values.spec(values.check_path) },
+    ssl_key = { type = "path", validate = values.spec(values.check_path) },
     source = { type = "string" },
     vars = { type = "table", default = {} },
-    config = { type = "string", validate = apache.spec(apache.check_raw) },
+    config = { type = "string", validate = values.spec(values.check_raw) },
     configtest = { type = "boolean", default = true },
     -- Named at compile time: a change notifies service[SERVICE].
     service = { type = "string", default = "apache2", lazy = false },
