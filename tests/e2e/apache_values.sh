@@ -62,6 +62,28 @@ bad rewrite_cond_flags 'rewrites = { { "^/a$", "/b", "L", conditions = { { "%{HT
 bad config_nul 'config = "ServerAdmin a@b\n\0"' "property 'config': the value contains a control character (byte 0 on its line 2)"
 bad config_esc 'config = "ServerAdmin a@b\27[2J"' "property 'config'" "byte 27 on its line 1"
 
+# rewrite_redirects (the rewrite cookbook, used by cc_site for
+# cc_site.redirects) checks its rules and comment at compile time.
+rbad() {
+	CASE=$1
+	printf 'rewrite_redirects "r" { path = "%s/r.conf", %s }\n' "$T" "$2" >"$T/$CASE.lua"
+	shift 2
+	apply -k "$SRC" "$T/$CASE.lua"
+	assert_code 2 "$CASE"
+	for text in "$T/$CASE.lua:1: rewrite_redirects[r]: " "$@"; do
+		check
+		printf '%s' "$ERR" | grep -qF -- "$text" || fail "$CASE: stderr lacks: $text"
+	done
+	assert_no_file "$T/r.conf"
+	assert_no_file "$STATE"
+}
+rbad redirect_from 'rules = { { "/a\nInclude /etc/x", "/b", 301 } }' \
+	"property 'rules': rule 1 FROM \"/a\\nInclude /etc/x\" must be one word"
+rbad redirect_to 'rules = { { "/a", "/b [L]\nRewriteRule", 301 } }' "property 'rules': rule 1 TO"
+rbad redirect_host 'rules = { { from = "/", to = "/x", host = "a.org b" } }' "property 'rules': rule 1 HOST"
+rbad redirect_backslash 'rules = { { "/a", "/b\\", 302 } }' "ends in a backslash"
+rbad redirect_comment 'comment = "x\nLoadModule evil /tmp/e.so"' "property 'comment'" "one line"
+
 # A lazy value is checked when it is evaluated: the resource fails (exit 1).
 CASE=lazy
 printf 'apache_site "v" { conf_dir = "%s", action = "create", port = 8080, server_name = function() return "a\\nb" end }\n' \

@@ -70,11 +70,51 @@ local function normalise(rule, i)
   return r
 end
 
+-- Values pasted into the snippet are checked when the recipe is compiled
+-- (docs/apache.md, "Values"): a newline, tab or other control character
+-- would start a directive of its own, a space would split a RewriteRule
+-- word, a trailing backslash would join the next line.
+local function show(v)
+  return (string.format("%q", v):gsub("\\\n", "\\n"))
+end
+
+local function check_word(v, what)
+  if v:find("[%c%s]") then
+    return false, string.format("%s %s must be one word: no spaces or control characters", what, show(v))
+  end
+  if v:sub(-1) == "\\" then
+    return false, string.format("%s %s ends in a backslash, which would join the next line to it", what, show(v))
+  end
+  return true
+end
+
+local function check_rules(rules)
+  for i, rule in ipairs(rules) do
+    if type(rule) == "table" then
+      for _, k in ipairs({ "from", "to", "host" }) do
+        local v = rule[k]
+        if v == nil and k ~= "host" then v = rule[k == "from" and 1 or 2] end
+        if type(v) == "string" then
+          local ok, err = check_word(v, string.format("rule %d %s", i, k:upper()))
+          if not ok then return false, err end
+        end
+      end
+    end
+  end
+  return true
+end
+
+local function check_comment(v)
+  if v:find("%c") then return false, string.format("%s must be one line without control characters", show(v)) end
+  if v:sub(-1) == "\\" then return false, string.format("%s ends in a backslash", show(v)) end
+  return true
+end
+
 return {
   properties = {
     path = { type = "path", required = true },
-    rules = { type = "table", default = {} },
-    comment = { type = "string" },
+    rules = { type = "table", default = {}, validate = check_rules },
+    comment = { type = "string", validate = check_comment },
   },
   default_action = "create",
   actions = {
