@@ -88,6 +88,16 @@ CASE=compile_mode
 ASSERT='assert_code 2 "$CASE"; assert_err "value hidden: sensitive"'
 each_format "$T/compile2.lua"
 
+cat >"$T/compile3.lua" <<LUA
+apache_site "s" { conf_dir = "$T/apache2", port = 80, server_name = "$SECRET\nInclude /x", sensitive = true }
+LUA
+CASE=compile_apache
+ASSERT='assert_code 2 "$CASE"; assert_err "property '"'"'server_name'"'"': the value is not valid (value hidden: sensitive)"'
+each_format "$T/compile3.lua"
+CASE=compile_table_hint
+apply "$T/compile.lua"
+assert_err "property 'content': expected a string, got table"
+
 # 4. Content and diff of a sensitive file, created and then changed.
 cat >"$T/content.lua" <<LUA
 file "$T/secret.conf" { content = "password=$SECRET\n", sensitive = true, mode = "0600" }
