@@ -238,7 +238,13 @@ local function read_file(path)
   if type(path) ~= "string" then
     error(string.format("read_file: expected a path, got %s", schema.describe(path)), 2)
   end
-  return require("ccchef.sys").read(path)
+  local sys = require("ccchef.sys")
+  -- Only regular files: a device or fifo (/dev/zero, a pipe) never ends.
+  local st = sys.stat(path)
+  if st and st.type ~= "file" then
+    return nil, string.format("%s: not a regular file (%s)", path, st.type)
+  end
+  return sys.read(path)
 end
 
 -- The environment of every kitchen file (recipes, attribute, role,

@@ -112,6 +112,9 @@ assert(os.exit == nil and os.execute == nil and os.remove == nil and rawget(_ENV
 assert(type(os.time()) == "number" and os.getenv("HOME") ~= nil and type(os.date()) == "string")
 assert(load("return os.exit")() == nil, "load escaped the sandbox")
 assert(shell_quote("a b'c") == [['a b'\\''c']])
+-- read_file reads regular files only: /dev/zero would never end.
+local z, why = read_file("/dev/zero")
+assert(z == nil and why:find("not a regular file"), why)
 LUA
 apply "$T/mt.lua"
 assert_code 0 "$CASE"
