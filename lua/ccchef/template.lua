@@ -208,7 +208,16 @@ function Template:render(vars)
       file or name, tostring(line or "?"), name, limit)
   end, self.fn, env, emit, to_text)
   smt.__index = saved
-  if not ok then return nil, tostring(err) end
+  if not ok then
+    -- Never tostring a table the template raised: its __tostring would
+    -- run outside the budget.
+    if type(err) == "number" then
+      err = tostring(err)
+    elseif type(err) ~= "string" then
+      err = string.format("%s: the template raised an error that is a %s, not a message", name, type(err))
+    end
+    return nil, err
+  end
   return table.concat(out)
 end
 
