@@ -29,7 +29,12 @@ local CACHE_DIR = [[if [ -n "${CCCHEF_CACHE_DIR:-}" ]; then d=$CCCHEF_CACHE_DIR;
   .. [[elif [ "$(id -u)" = 0 ]; then d=/var/cache/ccchef; ]]
   .. [[else d=${XDG_CACHE_HOME:-$HOME/.cache}/ccchef; fi; ]]
 
-local function sudo_prefix(spec) return spec.sudo and "sudo -n -- " or "" end
+-- --sudo: the one command the login user may run as root, installed by
+-- root on the node beforehand (tools/ccchef-sudo-install; docs/remote.md,
+-- "sudo"). It keeps root's runners in a root-owned directory, checks their
+-- hash as root before each run, installs uploads itself, and reads
+-- last-run.json for `status`.
+local INSTALLER = [["${CCCHEF_SUDO_INSTALLER:-/usr/local/sbin/ccchef-sudo-install}"]]
 
 -- The state directory the runner is told about: the inventory's, or the
 -- node's $CCCHEF_STATE_DIR (sudo would drop it from the environment).
@@ -38,39 +43,75 @@ local function state_arg(spec)
   return [[${CCCHEF_STATE_DIR:+--state-dir "$CCCHEF_STATE_DIR"}]]
 end
 
-local function bootstrap_script(spec)
+-- The node's own deadline for the runner, in seconds from when the script
+-- starts: what is left of --command-timeout, less a little so the last
+-- events and the exit status still reach the controller before its own
+-- deadline (docs/remote.md, "Timeouts").
+local NODE_MARGIN = 0.3
+local function node_seconds(spec)
+  return string.format("%.1f", math.max(0.2, spec.deadline - sys.now() - NODE_MARGIN))
+end
+
+-- timeout(1) runs the runner in a process group of its own and, at the
+-- deadline, sends TERM to the whole group (the runner and the commands it
+-- started), then KILL half a second later: the runner never outlives the
+-- run, so its lock is free when the controller reports the timeout.
+local function deadline_prefix(spec)
+  return "if command -v timeout >/dev/null; then set -- timeout -k 0.5 " .. node_seconds(spec)
+    .. "; else set --; fi; "
+end
+
+local ARCH_CHECK = function(spec)
   return "arch=$(uname -m); if [ \"$arch\" != " .. sq(spec.arch) .. " ]; then "
-    .. "echo \"ccchef-bootstrap arch $arch\"; exit 112; fi; " .. CACHE_DIR
+    .. "echo \"ccchef-bootstrap arch $arch\"; exit 112; fi; "
+end
+
+-- Keeps the current runner and the most recent other one in the cache
+-- directory $d (a node converged by two ccchef versions in turn does not
+-- upload every time); older ones are removed. Names are ours: runner-HEX.
+local PRUNE = [[ls -t "$d" 2>/dev/null | grep -E '^runner-[0-9a-f]{64}$' | tail -n +3 | ]]
+  .. [[while read -r old; do rm -f "$d/$old"; done; ]]
+
+local function bootstrap_script(spec)
+  if spec.sudo then
+    return ARCH_CHECK(spec) .. "exec sudo -n -- " .. INSTALLER .. " run " .. node_seconds(spec)
+      .. " " .. spec.runner_sha .. " " .. state_arg(spec)
+  end
+  return ARCH_CHECK(spec) .. CACHE_DIR
     .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; "
     -- A cached runner is checked against its name too (a few ms): a damaged
     -- file is replaced, never run.
     .. "if [ ! -x \"$r\" ] || ! echo \"" .. spec.runner_sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
     .. "echo \"ccchef-bootstrap missing $r\"; exit 111; fi; "
-    .. "echo \"ccchef-bootstrap ok $r\"; exec " .. sudo_prefix(spec) .. "\"$r\" " .. state_arg(spec)
+    .. "echo \"ccchef-bootstrap ok $r\"; " .. deadline_prefix(spec) .. "exec \"$@\" \"$r\" " .. state_arg(spec)
 end
 
 -- Installs the runner from the first `size` bytes of stdin (GNU head -c
 -- reads no further), checks its hash, then runs it on the rest of stdin, the
 -- bundle: an upload costs no extra command round trip.
 local function install_script(spec, size)
+  if spec.sudo then
+    return "exec sudo -n -- " .. INSTALLER .. " install " .. node_seconds(spec) .. " " .. spec.runner_sha
+      .. " " .. size .. " " .. state_arg(spec)
+  end
   return "set -e; umask 022; " .. CACHE_DIR .. "mkdir -p \"$d\"; "
     .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; t=\"$r.tmp.$$\"; "
     .. "trap 'rm -f \"$t\"' EXIT; head -c " .. size .. " >\"$t\"; "
     .. "if ! echo \"" .. spec.runner_sha .. "  $t\" | sha256sum -c --status; then "
     .. "echo \"the uploaded runner does not match its sha256 (" .. spec.runner_sha .. ")\" >&2; exit 1; fi; "
-    .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; "
-    .. "echo \"ccchef-bootstrap uploaded $r\"; exec " .. sudo_prefix(spec) .. "\"$r\" " .. state_arg(spec)
+    .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; " .. PRUNE
+    .. "echo \"ccchef-bootstrap uploaded $r\"; " .. deadline_prefix(spec) .. "exec \"$@\" \"$r\" " .. state_arg(spec)
 end
 
 local function status_script(spec)
-  -- $1: the state directory, if known; sudo resets the environment, so it
-  -- is taken from the login user's environment before sudo runs.
+  local dir = spec.state_dir and sq(spec.state_dir) or [["${CCCHEF_STATE_DIR:-}"]]
+  if spec.sudo then return "exec sudo -n -- " .. INSTALLER .. " status " .. dir end
+  -- $1: the state directory, if known.
   local body = [[d=$1; if [ -z "$d" ]; then if [ "$(id -u)" = 0 ]; then d=/var/lib/ccchef; ]]
     .. [[else d=${XDG_STATE_HOME:-$HOME/.local/state}/ccchef; fi; fi; ]]
     .. [[echo ccchef-status; ]]
     .. [[if [ -e "$d/last-run.json" ]; then cat "$d/last-run.json"; else echo '{"never":true}'; fi]]
-  local dir = spec.state_dir and sq(spec.state_dir) or [["${CCCHEF_STATE_DIR:-}"]]
-  return sudo_prefix(spec) .. "sh -c " .. sq(body) .. " sh " .. dir
+  return "sh -c " .. sq(body) .. " sh " .. dir
 end
 
 -- A failure that ends this node's run: the parent shows it and counts the
@@ -99,17 +140,21 @@ local function line_reader(ch, deadline, what)
           if bufs[s] ~= "" then pending[#pending + 1] = { bufs[s], s } end
         end
       elseif data ~= "" then
+        -- Split from the last newline only: the partial line is short, so
+        -- each read costs its own length, not the whole line's again (a
+        -- pattern anchored at the end of a growing buffer is quadratic).
         local b = bufs[stream] .. data
-        for line in b:gmatch("([^\n]*)\n") do pending[#pending + 1] = { line, stream } end
-        bufs[stream] = b:match("([^\n]*)$")
+        local from = 1
+        while true do
+          local nl = b:find("\n", from, true)
+          if not nl then break end
+          pending[#pending + 1] = { b:sub(from, nl - 1), stream }
+          from = nl + 1
+        end
+        bufs[stream] = from == 1 and b or b:sub(from)
       end
     end
   end
-end
-
-local function known_hosts_display(info)
-  local kh = info.known_hosts or "%d/known_hosts"
-  return (kh:gsub("%%d", "~/.ssh"))
 end
 
 local function host_display(info)
@@ -122,44 +167,123 @@ function M.trace(what)
   if TRACE then io.stderr:write(string.format("trace %.3f %s\n", sys.now() - TRACE, what)) end
 end
 
-local function connect(spec)
-  M.trace("start")
-  local s, err = require("ccchef.ssh").session({
-    host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
-    identity = spec.identity, timeout = spec.connect_timeout,
-  })
-  if not s then node_fail("connect", err) end
-  local info = s:info()
-  local ok, cerr = s:connect()
-  if not ok then
-    node_fail("connect", string.format("cannot connect to %s port %s: %s", tostring(info.host),
-      tostring(info.port), (cerr:gsub("^connect: ", ""))))
+-- What libssh 0.10 does not do as ssh(1) does, asked of ssh(1) itself
+-- (`ssh -G`, which only prints the configuration): HostKeyAlias (libssh
+-- ignores it) and ProxyJump (libssh turns it into `ssh -J ...` without
+-- the -F file, so a bastion named in that file is not found). Only asked
+-- when a config file mentions one of them (or includes others): `ssh -G`
+-- costs an exec.
+local function config_mentions(spec)
+  local files = spec.ssh_config and { spec.ssh_config }
+    or { (os.getenv("HOME") or "") .. "/.ssh/config", "/etc/ssh/ssh_config" }
+  for _, f in ipairs(files) do
+    local text = sys.read(f)
+    if text then
+      local low = text:lower()
+      if low:find("hostkeyalias", 1, true) or low:find("proxyjump", 1, true)
+        or low:find("include", 1, true) then return true end
+    end
   end
-  M.trace("connected")
-  local verdict, key = s:host_key()
+  return false
+end
+
+function M.openssh_options(spec)
+  if not config_mentions(spec) then return {} end
+  local cmd = { "ssh", "-G" }
+  if spec.ssh_config then cmd[#cmd + 1] = "-F " .. sq(spec.ssh_config) end
+  if spec.port then cmd[#cmd + 1] = "-p " .. math.tointeger(spec.port) end
+  if spec.user then cmd[#cmd + 1] = "-l " .. sq(spec.user) end
+  cmd[#cmd + 1] = "-- " .. sq(spec.host) .. " 2>/dev/null"
+  local res = require("ccchef.proc").run(table.concat(cmd, " "), { timeout = 10 })
+  local out = {}
+  if not res or res.status ~= 0 then return out end
+  for line in res.output:gmatch("[^\n]+") do
+    local k, v = line:match("^(%S+) (.*)$")
+    if k == "hostkeyalias" or k == "proxyjump" then out[k] = v end
+  end
+  return out
+end
+
+-- ProxyJump as ssh(1) runs it: `ssh -W [%h]:%p` through the last hop,
+-- with the earlier hops as -J, and the same -F file. The hops' host keys
+-- follow ccchef's rule (a changed key refused; an unknown one only with
+-- --accept-new-host-key), whatever the config says: -o beats the config.
+function M.proxy_command(spec, jump)
+  if not jump or jump == "" or jump == "none" then return nil end
+  local hops = {}
+  for h in jump:gmatch("[^,]+") do hops[#hops + 1] = h end
+  local last = table.remove(hops)
+  local cmd = { "ssh" }
+  if spec.ssh_config then cmd[#cmd + 1] = "-F " .. sq(spec.ssh_config) end
+  cmd[#cmd + 1] = "-o BatchMode=yes -o StrictHostKeyChecking=" .. (spec.accept_new and "accept-new" or "yes")
+  if spec.connect_timeout then
+    cmd[#cmd + 1] = "-o ConnectTimeout=" .. math.max(1, math.ceil(spec.connect_timeout))
+  end
+  if #hops > 0 then cmd[#cmd + 1] = "-J " .. sq(table.concat(hops, ",")) end
+  -- A hop with a port is given as a URI, which ssh(1) parses as -J does.
+  local dest = last:find(":%d+$") and ("ssh://" .. last) or last
+  cmd[#cmd + 1] = "-W '[%h]:%p' -- " .. sq(dest)
+  return table.concat(cmd, " ")
+end
+
+-- The host key decision, ccchef's own, whatever StrictHostKeyChecking any
+-- ssh config says (docs/remote.md, "Host keys"): a known key goes on; a
+-- changed, other-type or revoked key is always refused; an unknown key is
+-- refused unless --accept-new-host-key, and recorded (and reported as a
+-- host_key event) when accepted.
+local function check_host_key(s, spec, info, alias)
+  local verdict, key = s:host_key(alias)
   if not verdict then node_fail("host-key", key) end
-  local where = known_hosts_display(info)
-  if verdict == "changed" or verdict == "other" then
-    node_fail("host-key", string.format(
-      "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! The %s host key of %s is %s, "
-      .. "not the key recorded in %s. Someone could be eavesdropping on you right now "
-      .. "(man-in-the-middle attack), or the host key has just been changed. "
-      .. "If the change is expected, remove the old key: ssh-keygen -f %s -R '%s'. Refusing to connect.",
-      key.type, host_display(info), key.fingerprint, where, where, host_display(info)))
+  local where = key.known_hosts or "~/.ssh/known_hosts"
+  local name = key.name or host_display(info)
+  if verdict == "changed" or verdict == "other" or verdict == "revoked" then
+    local recorded = key.file and string.format("%s line %d has %s %s", key.file, key.line,
+      key.old_type, key.old_fingerprint) or ("known_hosts has another key")
+    local what = verdict == "revoked"
+      and string.format("the %s host key %s of %s is marked @revoked in %s line %d. Refusing to connect.",
+        key.type, key.fingerprint, name, key.file, key.line)
+      or string.format(
+        "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! The %s host key of %s is now %s; %s. "
+        .. "Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host "
+        .. "key has just been changed. If the change is expected, remove the old key: ssh-keygen -f %s -R '%s'. "
+        .. "Refusing to connect (a changed key is refused whatever the ssh config says).",
+        key.type, name, key.fingerprint, recorded, key.file or where, name)
+    node_fail("host-key", what)
   elseif verdict == "unknown" then
     if not spec.accept_new then
       node_fail("host-key", string.format(
         "host key verification failed: %s is not in %s (its %s key is %s). "
         .. "Check the fingerprint, then rerun with --accept-new-host-key to record it.",
-        host_display(info), where, key.type, key.fingerprint))
+        name, where, key.type, key.fingerprint))
     end
-    local aok, aerr = s:accept_host_key()
-    if not aok then node_fail("host-key", aerr) end
-    emit({ event = "host_key", accepted = true, type = key.type, fingerprint = key.fingerprint,
-      known_hosts = where })
+    local file, aerr = s:accept_host_key(alias)
+    if not file then node_fail("host-key", aerr) end
+    emit({ event = "host_key", accepted = true, name = name, type = key.type,
+      fingerprint = key.fingerprint, known_hosts = file })
   elseif verdict ~= "ok" then
     node_fail("host-key", "cannot check the host key: " .. tostring(key.error))
   end
+end
+
+local function connect(spec)
+  M.trace("start")
+  local openssh = M.openssh_options(spec)
+  local s, err = require("ccchef.ssh").session({
+    host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
+    identity = spec.identity, timeout = spec.connect_timeout,
+    proxy_command = M.proxy_command(spec, openssh.proxyjump),
+  })
+  if not s then node_fail("connect", err) end
+  M.session = s
+  local info = s:info()
+  local ok, cerr = s:connect()
+  if not ok then
+    node_fail("connect", string.format("cannot connect to %s port %s%s: %s", tostring(info.host),
+      tostring(info.port), openssh.proxyjump and (" through " .. openssh.proxyjump) or "",
+      (cerr:gsub("^connect: ", ""))))
+  end
+  M.trace("connected")
+  check_host_key(s, spec, info, openssh.hostkeyalias)
   M.trace("host key checked")
   local aok, aerr = s:auth()
   if not aok then node_fail("auth", string.format("%s: %s", host_display(info), aerr)) end
@@ -192,11 +316,16 @@ local function exec(s, command, stdin, deadline, what)
 end
 
 local function sudo_check(line, spec)
-  if spec.sudo and (line:find("a password is required", 1, true) or line:find("a terminal is required", 1, true)) then
+  if not spec.sudo then return end
+  if line:find("a password is required", 1, true) or line:find("a terminal is required", 1, true) then
     node_fail("sudo", string.format(
       "sudo asks %s for a password (ccchef runs sudo -n, which cannot prompt): allow the user "
-      .. "to run the runner without a password (NOPASSWD in sudoers), or log in as root",
-      tostring(spec.login_user)))
+      .. "to run the installer without a password (in sudoers: %s ALL=(root) NOPASSWD: "
+      .. "/usr/local/sbin/ccchef-sudo-install; docs/remote.md, \"sudo\"), or log in as root",
+      tostring(spec.login_user), tostring(spec.login_user)))
+  elseif line:find("^sudo: .*ccchef%-sudo%-install.*not found") or line:find("^sudo: .*ccchef%-sudo%-install.*No such file") then
+    node_fail("sudo", "the node lacks ccchef's sudo installer (" .. line .. "): install it as root, "
+      .. "install -o root -g root -m 0755 ccchef-sudo-install /usr/local/sbin/ (docs/remote.md, \"sudo\")")
   end
 end
 
@@ -221,6 +350,8 @@ local function stream_run(ch, read, spec, tar)
   end
   M.trace("runner done")
   local status = ch:close()
+  -- 124: timeout(1) stopped the runner at the node's deadline.
+  if status == 124 then node_fail("timeout", "the run timed out (--command-timeout); the runner was stopped") end
   if not ok and not saw_end then node_fail("ssh", werr) end
   if not saw_end and status ~= 0 then
     node_fail("run", string.format("the runner ended without a result (exit %d)", status))
@@ -301,7 +432,11 @@ function M.node_main()
     io.stderr:write("ccchef __node: bad or missing CCCHEF_NODE_SPEC: " .. tostring(jerr) .. "\n")
     return 2
   end
-  local deadline = sys.now() + (spec.command_timeout or 3600)
+  -- The node stops its runner at spec.deadline (timeout(1), see
+  -- deadline_prefix); the controller waits a little longer for the last
+  -- events and the exit status, then gives up on the node.
+  spec.deadline = sys.now() + (spec.command_timeout or 3600)
+  local deadline = spec.deadline + 1
   local ok, code = xpcall(function()
     local s, info = connect(spec)
     spec.login_user = info.user
@@ -315,6 +450,9 @@ function M.node_main()
     return debug.traceback(tostring(e), 2)
   end)
   if ok then return code end
+  -- Never wait for a node we gave up on (a blocking close would wait up to
+  -- --connect-timeout for an exit status).
+  if M.session then M.session:abort() end
   if getmetatable(code) == NodeError then
     emit({ event = "node_error", stage = code.stage, message = code.message })
     return 1
