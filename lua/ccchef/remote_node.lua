@@ -175,7 +175,8 @@ end
 -- costs an exec.
 local function config_mentions(spec)
   local files = spec.ssh_config and { spec.ssh_config }
-    or { (os.getenv("HOME") or "") .. "/.ssh/config", "/etc/ssh/ssh_config" }
+    -- ~ as libssh and ssh(1) read it: the passwd entry's home, not $HOME.
+    or { ((sys.user(sys.geteuid()) or {}).home or "") .. "/.ssh/config", "/etc/ssh/ssh_config" }
   for _, f in ipairs(files) do
     local text = sys.read(f)
     if text then
