@@ -52,13 +52,25 @@ local function node_seconds(spec)
   return string.format("%.1f", math.max(0.2, spec.deadline - sys.now() - NODE_MARGIN))
 end
 
--- timeout(1) runs the runner in a process group of its own and, at the
--- deadline, sends TERM to the whole group (the runner and the commands it
--- started), then KILL half a second later: the runner never outlives the
--- run, so its lock is free when the controller reports the timeout.
+-- At the deadline the runner is stopped with what it runs. timeout(1)
+-- --foreground signals only this small wrapper, which then: notes the
+-- runner's children (the commands of execute, service...: each runs in a
+-- session of its own, so no process-group signal reaches them), sends
+-- TERM to the runner and to those commands' groups, gives the runner half
+-- a second, then KILL. The runner never outlives the run, so its lock is
+-- free when the controller reports the timeout. Exit 124 as timeout(1).
+-- (tools/ccchef-sudo-install has the same wrapper for --sudo.)
+M.STOP_WRAPPER = [[exec 3<&0; "$@" 0<&3 3<&- & rp=$!; exec 3<&-; ]]
+  .. [[stop() { kids=; for f in /proc/[0-9]*/status; do ]]
+  .. [=[grep -q "^PPid:[[:space:]]*$rp\$" "$f" 2>/dev/null && { c=${f#/proc/}; kids="$kids ${c%/status}"; }; done; ]=]
+  .. [[kill -TERM "$rp" 2>/dev/null; for c in $kids; do kill -TERM "-$c" 2>/dev/null || kill -TERM "$c" 2>/dev/null; done; ]]
+  .. [[i=0; while kill -0 "$rp" 2>/dev/null && [ $i -lt 5 ]; do sleep 0.1; i=$((i+1)); done; ]]
+  .. [[kill -KILL "$rp" 2>/dev/null; wait "$rp" 2>/dev/null; exit 124; }; ]]
+  .. [[trap stop TERM; wait "$rp"]]
+
 local function deadline_prefix(spec)
-  return "if command -v timeout >/dev/null; then set -- timeout -k 0.5 " .. node_seconds(spec)
-    .. "; else set --; fi; "
+  return "if command -v timeout >/dev/null; then set -- timeout --foreground " .. node_seconds(spec)
+    .. " sh -c " .. sq(M.STOP_WRAPPER) .. " sh; else set --; fi; "
 end
 
 local ARCH_CHECK = function(spec)
