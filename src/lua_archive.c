@@ -20,6 +20,7 @@
 
 #include "host.h"
 #include "tar_extract.h"
+#include "tree_remove.h"
 
 /* A growable memory buffer the tar writer appends to. */
 struct membuf {
@@ -199,11 +200,40 @@ out:
 	return 1;
 }
 
+/* remove_tree(base, name) -> true | nil, message
+ * Removes the directory base/name and everything in it (tree_remove.c:
+ * relative to base's descriptor, never through a link), only when it
+ * belongs to this process's user: a stale private directory of a killed
+ * run. name is one component. */
+static int l_remove_tree(lua_State *L)
+{
+	const char *base = luaL_checkstring(L, 1);
+	const char *name = luaL_checkstring(L, 2);
+	char err[512];
+	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return luaL_argerror(L, 2, "one path component expected");
+	int dir = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0) {
+		snprintf(err, sizeof err, "%s: %s", base, strerror(errno));
+	} else {
+		int r = tree_remove_at(dir, name, geteuid(), err, sizeof err);
+		close(dir);
+		if (r == 0) {
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+	}
+	luaL_pushfail(L);
+	lua_pushstring(L, err);
+	return 2;
+}
+
 int luaopen_ccchef_archive(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"pack", l_pack},
 		{"extract", l_extract},
+		{"remove_tree", l_remove_tree},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);
