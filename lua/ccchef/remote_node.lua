@@ -84,35 +84,32 @@ end
 local PRUNE = [[ls -t "$d" 2>/dev/null | grep -E '^runner-[0-9a-f]{64}$' | tail -n +3 | ]]
   .. [[while read -r old; do rm -f "$d/$old"; done; ]]
 
-local function bootstrap_script(spec)
+-- The one command of a run. If the runner with our hash is cached (and
+-- still has that hash: a damaged file is replaced, never run), it says
+-- "ok" and execs it; the bundle follows on stdin. If not, it says
+-- "missing", reads exactly `size` bytes of stdin (GNU head -c reads no
+-- further: the controller sends the runner only after "missing"), checks
+-- their hash, installs them (a temporary name until then, removed on
+-- failure), prunes old runners, says "uploaded" and execs the runner on
+-- the rest of stdin, the bundle. An upload costs no second command (each
+-- command is a login shell on the node, the largest cost of a run).
+local function bootstrap_script(spec, size)
   if spec.sudo then
     return ARCH_CHECK(spec) .. "exec sudo -n -- " .. INSTALLER .. " run " .. node_seconds(spec)
-      .. " " .. spec.runner_sha .. " " .. state_arg(spec)
+      .. " " .. spec.runner_sha .. " " .. size .. " " .. state_arg(spec)
   end
+  local sha = spec.runner_sha
   return ARCH_CHECK(spec) .. CACHE_DIR
-    .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; "
-    -- A cached runner is checked against its name too (a few ms): a damaged
-    -- file is replaced, never run.
-    .. "if [ ! -x \"$r\" ] || ! echo \"" .. spec.runner_sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
-    .. "echo \"ccchef-bootstrap missing $r\"; exit 111; fi; "
-    .. "echo \"ccchef-bootstrap ok $r\"; " .. deadline_prefix(spec) .. "exec \"$@\" \"$r\" " .. state_arg(spec)
-end
-
--- Installs the runner from the first `size` bytes of stdin (GNU head -c
--- reads no further), checks its hash, then runs it on the rest of stdin, the
--- bundle: an upload costs no extra command round trip.
-local function install_script(spec, size)
-  if spec.sudo then
-    return "exec sudo -n -- " .. INSTALLER .. " install " .. node_seconds(spec) .. " " .. spec.runner_sha
-      .. " " .. size .. " " .. state_arg(spec)
-  end
-  return "set -e; umask 022; " .. CACHE_DIR .. "mkdir -p \"$d\"; "
-    .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; t=\"$r.tmp.$$\"; "
+    .. "r=\"$d/runner-" .. sha .. "\"; " .. deadline_prefix(spec)
+    .. "if [ -x \"$r\" ] && echo \"" .. sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
+    .. "echo \"ccchef-bootstrap ok $r\"; exec \"$@\" \"$r\" " .. state_arg(spec) .. "; fi; "
+    .. "echo \"ccchef-bootstrap missing $r\"; "
+    .. "set -e; umask 022; mkdir -p \"$d\"; t=\"$r.tmp.$$\"; "
     .. "trap 'rm -f \"$t\"' EXIT; head -c " .. size .. " >\"$t\"; "
-    .. "if ! echo \"" .. spec.runner_sha .. "  $t\" | sha256sum -c --status; then "
-    .. "echo \"the uploaded runner does not match its sha256 (" .. spec.runner_sha .. ")\" >&2; exit 1; fi; "
+    .. "if ! echo \"" .. sha .. "  $t\" | sha256sum -c --status; then "
+    .. "echo \"the uploaded runner does not match its sha256 (" .. sha .. ")\" >&2; exit 1; fi; "
     .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; " .. PRUNE
-    .. "echo \"ccchef-bootstrap uploaded $r\"; " .. deadline_prefix(spec) .. "exec \"$@\" \"$r\" " .. state_arg(spec)
+    .. "echo \"ccchef-bootstrap uploaded $r\"; exec \"$@\" \"$r\" " .. state_arg(spec)
 end
 
 local function status_script(spec)
@@ -372,27 +369,28 @@ local function stream_run(ch, read, spec, tar)
   return status
 end
 
--- Open a channel running script, write stdin (if any), and read up to the
--- script's "ccchef-bootstrap ..." line. Returns the channel, its reader,
--- that line (nil if none) and the other lines before it (stderr, and what
--- a chatty shell start-up file may print on stdout).
-local function open_script(s, spec, script, stdin, deadline)
-  local ch = open_channel(s, script, stdin)
-  local read = line_reader(ch, deadline, "the run")
+-- Reads up to the script's next "ccchef-bootstrap ..." line. Returns that
+-- line (nil if none) and the other lines before it (stderr, and what a
+-- chatty shell start-up file may print on stdout).
+local function await_bootstrap(read, spec)
   local errs = {}
   for line, stream in read do
-    if stream == "stdout" and line:find("^ccchef%-bootstrap ") then return ch, read, line, errs end
+    if stream == "stdout" and line:find("^ccchef%-bootstrap ") then return line, errs end
     sudo_check(line, spec)
     errs[#errs + 1] = line
   end
-  return ch, read, nil, errs
+  return nil, errs
 end
 
 local function converge(s, spec, deadline)
   local tar, terr = sys.read(spec.bundle)
   if not tar then node_fail("bundle", "cannot read the bundle: " .. terr) end
+  local data, rerr = sys.read(spec.runner)
+  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
 
-  local ch, read, first, errs = open_script(s, spec, bootstrap_script(spec), nil, deadline)
+  local ch = open_channel(s, bootstrap_script(spec, #data))
+  local read = line_reader(ch, deadline, "the run")
+  local first, errs = await_bootstrap(read, spec)
   M.trace("bootstrap answered")
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   local word, arg = (first or ""):match("^ccchef%-bootstrap (%S+) ?(.*)$")
@@ -400,24 +398,24 @@ local function converge(s, spec, deadline)
     emit({ event = "bootstrap", action = "cached", path = arg, sha256 = spec.runner_sha })
     return stream_run(ch, read, spec, tar)
   end
-  local status = ch:close()
-  if word == "arch" then
-    node_fail("bootstrap", string.format("the node runs on %s; this runner is built for %s", arg, spec.arch))
-  elseif word ~= "missing" then
+  if word ~= "missing" then
+    local status = ch:close()
+    if word == "arch" then
+      node_fail("bootstrap", string.format("the node runs on %s; this runner is built for %s", arg, spec.arch))
+    end
     node_fail("bootstrap", string.format("unexpected answer from the node (exit %d): %s", status,
       first or table.concat(errs, " ")))
   end
 
   local t0 = sys.now()
-  local data, rerr = sys.read(spec.runner)
-  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
-  ch, read, first, errs = open_script(s, spec, install_script(spec, #data), data, deadline)
+  local ok, werr = ch:write(data)
+  first, errs = await_bootstrap(read, spec)
   M.trace("uploaded")
   arg = (first or ""):match("^ccchef%-bootstrap uploaded (.*)$")
   if not arg then
-    status = ch:close()
+    local status = ch:close()
     node_fail("bootstrap", "uploading the runner failed: "
-      .. (#errs > 0 and table.concat(errs, " ") or ("exit " .. status)))
+      .. (#errs > 0 and table.concat(errs, " ") or (not ok and tostring(werr)) or ("exit " .. status)))
   end
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   emit({ event = "bootstrap", action = "uploaded", path = arg, bytes = #data, sha256 = spec.runner_sha,
