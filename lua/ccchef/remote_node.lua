@@ -48,21 +48,27 @@ end
 -- events and the exit status still reach the controller before its own
 -- deadline (docs/remote.md, "Timeouts").
 local NODE_MARGIN = 0.3
+-- How long after the node's deadline the controller still waits for the
+-- runner's exit status (the node's stop takes up to 0.5 s, more on a
+-- loaded machine) before it closes the session.
+M.CONTROLLER_MARGIN = 1.5
 local function node_seconds(spec)
   return string.format("%.1f", math.max(0.2, spec.deadline - sys.now() - NODE_MARGIN))
 end
 
 -- At the deadline the runner is stopped with what it runs. timeout(1)
 -- --foreground signals only this small wrapper, which then: notes the
--- runner's children (the commands of execute, service...: each runs in a
+-- runner's children (/proc/PID/task/*/children; without it, one grep of
+-- every process's PPid) (the commands of execute, service...: each runs in a
 -- session of its own, so no process-group signal reaches them), sends
 -- TERM to the runner and to those commands' groups, gives the runner half
 -- a second, then KILL. The runner never outlives the run, so its lock is
 -- free when the controller reports the timeout. Exit 124 as timeout(1).
 -- (tools/ccchef-sudo-install has the same wrapper for --sudo.)
 M.STOP_WRAPPER = [[exec 3<&0; "$@" 0<&3 3<&- & rp=$!; exec 3<&-; ]]
-  .. [[stop() { kids=; for f in /proc/[0-9]*/status; do ]]
-  .. [=[grep -q "^PPid:[[:space:]]*$rp\$" "$f" 2>/dev/null && { c=${f#/proc/}; kids="$kids ${c%/status}"; }; done; ]=]
+  .. [[stop() { kids=$(cat /proc/$rp/task/*/children 2>/dev/null); ]]
+  .. [=[[ -e "/proc/$rp/task/$rp/children" ] || kids=$(grep -l "^PPid:[[:space:]]*$rp\$" /proc/[0-9]*/status 2>/dev/null ]=]
+  .. [[| sed 's,^/proc/\([0-9]*\)/status$,\1,'); ]]
   .. [[kill -TERM "$rp" 2>/dev/null; for c in $kids; do kill -TERM "-$c" 2>/dev/null || kill -TERM "$c" 2>/dev/null; done; ]]
   .. [[i=0; while kill -0 "$rp" 2>/dev/null && [ $i -lt 5 ]; do sleep 0.1; i=$((i+1)); done; ]]
   .. [[kill -KILL "$rp" 2>/dev/null; wait "$rp" 2>/dev/null; exit 124; }; ]]
@@ -447,7 +453,7 @@ function M.node_main()
   -- deadline_prefix); the controller waits a little longer for the last
   -- events and the exit status, then gives up on the node.
   spec.deadline = sys.now() + (spec.command_timeout or 3600)
-  local deadline = spec.deadline + 1
+  local deadline = spec.deadline + M.CONTROLLER_MARGIN
   local ok, code = xpcall(function()
     local s, info = connect(spec)
     spec.login_user = info.user

@@ -117,6 +117,19 @@ status_cmd --sudo n1
 assert_code 0 "status with sudo"
 check; printf '%s' "$OUT" | grep -qE "^n1 +[0-9-]+ [0-9:]+ +converged" || fail "status row"
 
+# --command-timeout under sudo: root's runner and its command are stopped
+# by the installer's deadline (a sleep no other process runs).
+nap="32.$$"
+cat >"$T/k/slow.lua" <<LUA
+execute "slow" { command = "sleep $nap" }
+LUA
+remote --sudo --command-timeout 2 n1 slow.lua
+assert_code 1 "sudo run timed out"
+assert_err "n1: error: the run timed out (--command-timeout)"
+for i in $(seq 30); do pgrep -f "$root_copy" >/dev/null || pgrep -fx "sleep $nap" >/dev/null || break; sleep 0.1; done
+check; ! pgrep -f "$root_copy" >/dev/null && ! pgrep -fx "sleep $nap" >/dev/null ||
+	fail "root's runner or its command still running"
+
 # The user whose sudo wants a password: a clear error, nothing converged.
 remote --sudo n2 site.lua
 assert_code 1 "sudo wants a password"
