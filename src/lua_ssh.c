@@ -20,6 +20,7 @@
  * through its user value. Sessions block: the controller runs one per
  * process (see lua/ccchef/remote.lua).
  */
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -201,6 +202,16 @@ static int host_entry_name(struct sess *x, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
+/* An option's string value into buf ("" when unset). */
+static void option_copy(ssh_session s, enum ssh_options_e opt, char *buf, size_t size)
+{
+	char *v = NULL;
+	buf[0] = '\0';
+	if (ssh_options_get(s, opt, &v) == SSH_OK && v != NULL)
+		snprintf(buf, size, "%s", v);
+	ssh_string_free_char(v);
+}
+
 static void set_string(lua_State *L, const char *key, const char *value)
 {
 	lua_pushstring(L, value);
@@ -219,8 +230,7 @@ static int l_host_key(lua_State *L)
 	struct sess *x = check_sess(L, 1);
 	const char *alias = luaL_optstring(L, 2, NULL);
 	ssh_key key = NULL;
-	char *user_kh = NULL, *global_kh = NULL;
-	char name[1024], fp[128], type[64];
+	char name[1024], fp[128], type[64], user_kh[PATH_MAX], global_kh[PATH_MAX];
 	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
 		return fail_ssh(L, x, "host key");
 	const char *t = ssh_key_type_to_char(ssh_key_type(key));
@@ -230,9 +240,11 @@ static int l_host_key(lua_State *L)
 		snprintf(name, sizeof name, "%s", alias);
 	else if (host_entry_name(x, name, sizeof name) != 0)
 		snprintf(name, sizeof name, "?");
-	ssh_options_get(x->s, SSH_OPTIONS_KNOWNHOSTS, &user_kh);
-	ssh_options_get(x->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &global_kh);
-	const char *files[2] = { user_kh, global_kh };
+	/* Copied out at once: nothing libssh allocated is held across the
+	 * Lua calls below, which can raise. */
+	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, user_kh, sizeof user_kh);
+	option_copy(x->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, global_kh, sizeof global_kh);
+	const char *files[2] = { user_kh[0] ? user_kh : NULL, global_kh[0] ? global_kh : NULL };
 	struct kh_verdict v;
 	kh_check(files, 2, name, key, &v);
 	ssh_key_free(key);
@@ -263,7 +275,7 @@ static int l_host_key(lua_State *L)
 	set_string(L, "type", type);
 	set_string(L, "fingerprint", fp);
 	set_string(L, "name", name);
-	if (user_kh)
+	if (user_kh[0])
 		set_string(L, "known_hosts", user_kh);
 	if (v.file[0] != '\0') {
 		set_string(L, "file", v.file);
@@ -274,8 +286,6 @@ static int l_host_key(lua_State *L)
 	}
 	if (error)
 		set_string(L, "error", error);
-	ssh_string_free_char(user_kh);
-	ssh_string_free_char(global_kh);
 	return 2;
 }
 
@@ -286,16 +296,14 @@ static int l_accept_host_key(lua_State *L)
 	struct sess *x = check_sess(L, 1);
 	const char *alias = luaL_optstring(L, 2, NULL);
 	char name[1024], err[PATH_MAX + 128], file[PATH_MAX];
-	char *kh = NULL;
 	ssh_key key = NULL;
 	if (alias)
 		snprintf(name, sizeof name, "%s", alias);
 	else if (host_entry_name(x, name, sizeof name) != 0)
 		return fail_msg(L, "cannot record the host key: no host name");
-	if (ssh_options_get(x->s, SSH_OPTIONS_KNOWNHOSTS, &kh) != SSH_OK || kh == NULL)
+	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, file, sizeof file);
+	if (file[0] == '\0')
 		return fail_msg(L, "cannot record the host key: no known_hosts file");
-	snprintf(file, sizeof file, "%s", kh);
-	ssh_string_free_char(kh);
 	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
 		return fail_ssh(L, x, "host key");
 	int r = kh_append(file, name, key, err, sizeof err);
