@@ -86,6 +86,14 @@ assert_code 1 "changed key with StrictHostKeyChecking no (~/.ssh/config)"
 assert_err "is now $new_fp; $T/home/.ssh/known_hosts line 1 has ssh-ed25519 $old_fp"
 assert_content "$T/nodes/n1/root/motd" "changed"
 
+# A key marked @revoked is refused even when an entry also lists it.
+cur_b64=$(cut -d' ' -f2 "$T/nodes/n1/host_ed25519.pub")
+printf '[127.0.0.1]:%s ssh-ed25519 %s\n@revoked [127.0.0.1]:%s ssh-ed25519 %s\n' \
+	"$PORT_n1" "$cur_b64" "$PORT_n1" "$cur_b64" >"$kh"
+remote -F "$T/ssh/config-nocheck" --accept-new-host-key n1 site.lua
+assert_code 1 "revoked key"
+assert_err "is marked @revoked in $kh line 2"
+
 # HostKeyAlias: the entry is looked up (and recorded) under the alias, with
 # no port, as ssh(1) does.
 printf 'Host n1\n  HostKeyAlias n1-alias\n' >"$T/ssh/config-alias"
