@@ -137,7 +137,9 @@ int kh_append(const char *file, const char *name, ssh_key key, char *err, size_t
 		snprintf(err, errlen, "host key entry too long");
 		return -1;
 	}
-	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* The operator's own file, named by its own config: followed if it is
+	 * a link (dotfile managers link it), as ssh(1) does. */
+	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		/* ~/.ssh itself may not exist yet, as ssh(1) would create it. */
 		char dir[PATH_MAX];
@@ -147,7 +149,7 @@ int kh_append(const char *file, const char *name, ssh_key key, char *err, size_t
 			*slash = '\0';
 			mkdir(dir, 0700);
 		}
-		fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	}
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot record the host key in %s: %s", file, strerror(errno));
