@@ -186,18 +186,59 @@ end
 -- (`ssh -G`, which only prints the configuration): HostKeyAlias (libssh
 -- ignores it) and ProxyJump (libssh turns it into `ssh -J ...` without
 -- the -F file, so a bastion named in that file is not found). Only asked
--- when a config file mentions one of them (or includes others): `ssh -G`
+-- when a config file (or one it includes) mentions one of them: `ssh -G`
 -- costs an exec.
+
+-- The files `Include` names, as ssh(1) reads them: relative names are
+-- under ~/.ssh for the user's config and /etc/ssh for the system's; a glob
+-- in the last component (`*.conf`, Debian's /etc/ssh/ssh_config.d) is
+-- expanded. Anything fancier (a glob in a directory part) is answered by
+-- asking `ssh -G` anyway (nil).
+local function included(line, base)
+  local out = {}
+  for word in line:gmatch("%S+") do
+    local path = word:find("^/") and word or (base .. "/" .. word)
+    local dir, last = path:match("^(.*)/([^/]*)$")
+    if dir:find("[*?%[]") then return nil end
+    if last:find("[*?%[]") then
+      if last:find("%[") then return nil end
+      local pat = "^" .. last:gsub("[%^%$%(%)%%%.%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
+      local names = sys.listdir(dir) or {}
+      table.sort(names)
+      for _, n in ipairs(names) do
+        if n:find(pat) then out[#out + 1] = dir .. "/" .. n end
+      end
+    else
+      out[#out + 1] = path
+    end
+  end
+  return out
+end
+
+-- Does the ssh config (with what it includes) use HostKeyAlias or
+-- ProxyJump? Only then is `ssh -G` asked (it costs an exec per node).
 local function config_mentions(spec)
-  local files = spec.ssh_config and { spec.ssh_config }
-    -- ~ as libssh and ssh(1) read it: the passwd entry's home, not $HOME.
-    or { ((sys.user(sys.geteuid()) or {}).home or "") .. "/.ssh/config", "/etc/ssh/ssh_config" }
-  for _, f in ipairs(files) do
-    local text = sys.read(f)
+  local home = (sys.user(sys.geteuid()) or {}).home or ""
+  -- ~ as libssh and ssh(1) read it: the passwd entry's home, not $HOME.
+  local queue = spec.ssh_config and { { spec.ssh_config, home .. "/.ssh" } }
+    or { { home .. "/.ssh/config", home .. "/.ssh" }, { "/etc/ssh/ssh_config", "/etc/ssh" } }
+  local seen, i = {}, 1
+  while queue[i] do
+    local f, base = queue[i][1], queue[i][2]
+    i = i + 1
+    local text = not seen[f] and sys.read(f)
+    seen[f] = true
     if text then
       local low = text:lower()
-      if low:find("hostkeyalias", 1, true) or low:find("proxyjump", 1, true)
-        or low:find("include", 1, true) then return true end
+      if low:find("hostkeyalias", 1, true) or low:find("proxyjump", 1, true) then return true end
+      for line in text:gmatch("[^\n]+") do
+        local key, args = line:match("^%s*(%a+)%s*=?%s*(.-)%s*$")
+        if key and key:lower() == "include" and args ~= "" then
+          local files = included(args, base)
+          if not files or #queue > 64 then return true end
+          for _, inc in ipairs(files) do queue[#queue + 1] = { inc, base } end
+        end
+      end
     end
   end
   return false

@@ -109,6 +109,13 @@ check; grep -qx "n1-alias ssh-ed25519 $(cut -d' ' -f2 "$T/nodes/n1/host_ed25519.
 assert_content "$T/nodes/n1/root/motd" "hello"
 remote -F "$T/ssh/config-alias" n1 site.lua
 assert_code 0 "alias known"
+# The alias found through an Include with a glob, as ssh(1) reads it.
+mkdir -p "$T/ssh/conf.d"
+printf 'Host n1\n  HostKeyAlias n1-included\n' >"$T/ssh/conf.d/alias.conf"
+{ printf 'Include %s/ssh/conf.d/*.conf\n' "$T"; cat "$T/ssh/config"; } >"$T/ssh/config-include"
+remote -F "$T/ssh/config-include" n1 site.lua
+assert_code 1 "alias through Include"
+assert_err "host key verification failed: n1-included is not in $kh"
 # An entry for the real [host]:port does not count when an alias is set.
 echo "[127.0.0.1]:$PORT_n1 ssh-ed25519 $(cut -d' ' -f2 "$T/nodes/n1/host_ed25519.pub")" >"$kh"
 remote -F "$T/ssh/config-alias" n1 site.lua
