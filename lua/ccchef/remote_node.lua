@@ -105,11 +105,13 @@ local function bootstrap_script(spec, size)
       .. " " .. spec.runner_sha .. " " .. size .. " " .. state_arg(spec)
   end
   local sha = spec.runner_sha
-  return ARCH_CHECK(spec) .. CACHE_DIR
+  -- The architecture is checked only before an upload: a cached runner
+  -- with our hash was uploaded here after that check (one exec less).
+  return CACHE_DIR
     .. "r=\"$d/runner-" .. sha .. "\"; " .. deadline_prefix(spec)
     .. "if [ -x \"$r\" ] && echo \"" .. sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
     .. "echo \"ccchef-bootstrap ok $r\"; exec \"$@\" \"$r\" " .. state_arg(spec) .. "; fi; "
-    .. "echo \"ccchef-bootstrap missing $r\"; "
+    .. ARCH_CHECK(spec) .. "echo \"ccchef-bootstrap missing $r\"; "
     .. "set -e; umask 022; mkdir -p \"$d\"; t=\"$r.tmp.$$\"; "
     .. "trap 'rm -f \"$t\"' EXIT; head -c " .. size .. " >\"$t\"; "
     .. "if ! echo \"" .. sha .. "  $t\" | sha256sum -c --status; then "

@@ -97,6 +97,18 @@ check; printf '%s' "$OUT" | grep -qE "^n2 +converged +1 +1 +0 " || fail "n2 row"
 assert_content "$T/nodes/n2/root/done" "done"
 rm -f "$T/k/nodes.lua"
 
+# A node of another architecture (its uname says so): refused before any
+# upload; nothing cached.
+mkdir -p "$T/fakebin"
+printf '#!/bin/sh\necho aarch64\n' >"$T/fakebin/uname"
+chmod 755 "$T/fakebin/uname"
+NODE_ENV="PATH=$T/fakebin:/usr/local/bin:/usr/bin:/bin" start_node n3
+trust_node n3
+remote n3 site.lua
+assert_code 1 "other architecture"
+assert_err "n3: error: the node runs on aarch64; this runner is built for $(uname -m)"
+check; [ -z "$(ls -A "$T/nodes/n3/cache")" ] || fail "something was cached on n3: $(ls -A "$T/nodes/n3/cache")"
+
 # A node that accepts TCP but never speaks SSH: --connect-timeout ends it.
 silent=$(free_port)
 python3 -c '
