@@ -4,131 +4,25 @@
 -- JSON lines for the controller: the runner's events as they come, plus
 -- bootstrap, host_key, node_error, stderr and status events.
 --
--- The sequence: ssh session (ssh config, agent, keys), host key against
--- known_hosts, authentication, then one exec channel running a small
--- bootstrap script: it checks the architecture and whether the runner with
--- our content hash is cached on the node; if so it execs it and the bundle
--- goes to its stdin; if not, a second command installs the runner (hash
--- checked on the node) from stdin and execs it on the rest, the bundle.
+-- The sequence: ssh session (ssh config, agent, keys; ccchef.ssh_config
+-- for what libssh does not apply), host key against known_hosts (the
+-- decision is ours, check_host_key), authentication, then one exec
+-- channel running the bootstrap (ccchef.node_scripts): if the runner with
+-- our content hash is cached on the node it runs it and the bundle goes to
+-- its stdin; if not, it says so, and the same command installs the runner
+-- we then send (hash checked on the node) and runs it on the rest of
+-- stdin, the bundle.
 local errors = require("ccchef.errors")
 local json = require("ccchef.json")
+local scripts = require("ccchef.node_scripts")
+local ssh_config = require("ccchef.ssh_config")
 local sys = require("ccchef.sys")
-local util = require("ccchef.util")
 
 local M = {}
 
 local function emit(t)
   io.stdout:write(json.encode(t), "\n")
   io.stdout:flush()
-end
-
-local function sq(s) return util.shell_quote(s) end
-
--- The cache directory of the runner on the node, as shell.
-local CACHE_DIR = [[if [ -n "${CCCHEF_CACHE_DIR:-}" ]; then d=$CCCHEF_CACHE_DIR; ]]
-  .. [[elif [ "$(id -u)" = 0 ]; then d=/var/cache/ccchef; ]]
-  .. [[else d=${XDG_CACHE_HOME:-$HOME/.cache}/ccchef; fi; ]]
-
--- --sudo: the one command the login user may run as root, installed by
--- root on the node beforehand (tools/ccchef-sudo-install; docs/remote.md,
--- "sudo"). It keeps root's runners in a root-owned directory, checks their
--- hash as root before each run, installs uploads itself, and reads
--- last-run.json for `status`.
-local INSTALLER = [["${CCCHEF_SUDO_INSTALLER:-/usr/local/sbin/ccchef-sudo-install}"]]
-
--- The state directory the runner is told about: the inventory's, or the
--- node's $CCCHEF_STATE_DIR (sudo would drop it from the environment).
-local function state_arg(spec)
-  if spec.state_dir then return "--state-dir " .. sq(spec.state_dir) end
-  return [[${CCCHEF_STATE_DIR:+--state-dir "$CCCHEF_STATE_DIR"}]]
-end
-
--- The node's own deadline for the runner, in seconds from when the script
--- starts: what is left of --command-timeout, less a little so the last
--- events and the exit status still reach the controller before its own
--- deadline (docs/remote.md, "Timeouts").
-local NODE_MARGIN = 0.3
--- How long after the node's deadline the controller still waits for the
--- runner's exit status (the node's stop takes up to 0.5 s, more on a
--- loaded machine) before it closes the session.
-M.CONTROLLER_MARGIN = 1.5
-local function node_seconds(spec)
-  return string.format("%.1f", math.max(0.2, spec.deadline - sys.now() - NODE_MARGIN))
-end
-
--- At the deadline the runner is stopped with what it runs. timeout(1)
--- --foreground signals only this small wrapper, which then: notes the
--- runner's children (/proc/PID/task/*/children; without it, one grep of
--- every process's PPid) (the commands of execute, service...: each runs in a
--- session of its own, so no process-group signal reaches them), sends
--- TERM to the runner and to those commands' groups, gives the runner half
--- a second, then KILL. The runner never outlives the run, so its lock is
--- free when the controller reports the timeout. Exit 124 as timeout(1).
--- (tools/ccchef-sudo-install has the same wrapper for --sudo.)
-M.STOP_WRAPPER = [[exec 3<&0; "$@" 0<&3 3<&- & rp=$!; exec 3<&-; ]]
-  .. [[stop() { kids=$(cat /proc/$rp/task/*/children 2>/dev/null); ]]
-  .. [=[[ -e "/proc/$rp/task/$rp/children" ] || kids=$(grep -l "^PPid:[[:space:]]*$rp\$" /proc/[0-9]*/status 2>/dev/null ]=]
-  .. [[| sed 's,^/proc/\([0-9]*\)/status$,\1,'); ]]
-  .. [[kill -TERM "$rp" 2>/dev/null; for c in $kids; do kill -TERM "-$c" 2>/dev/null || kill -TERM "$c" 2>/dev/null; done; ]]
-  .. [[i=0; while kill -0 "$rp" 2>/dev/null && [ $i -lt 5 ]; do sleep 0.1; i=$((i+1)); done; ]]
-  .. [[kill -KILL "$rp" 2>/dev/null; wait "$rp" 2>/dev/null; exit 124; }; ]]
-  .. [[trap stop TERM; wait "$rp"]]
-
-local function deadline_prefix(spec)
-  return "if command -v timeout >/dev/null; then set -- timeout --foreground " .. node_seconds(spec)
-    .. " sh -c " .. sq(M.STOP_WRAPPER) .. " sh; else set --; fi; "
-end
-
-local ARCH_CHECK = function(spec)
-  return "arch=$(uname -m); if [ \"$arch\" != " .. sq(spec.arch) .. " ]; then "
-    .. "echo \"ccchef-bootstrap arch $arch\"; exit 112; fi; "
-end
-
--- Keeps the current runner and the most recent other one in the cache
--- directory $d (a node converged by two ccchef versions in turn does not
--- upload every time); older ones are removed. Names are ours: runner-HEX.
-local PRUNE = [[ls -t "$d" 2>/dev/null | grep -E '^runner-[0-9a-f]{64}$' | tail -n +3 | ]]
-  .. [[while read -r old; do rm -f "$d/$old"; done; ]]
-
--- The one command of a run. If the runner with our hash is cached (and
--- still has that hash: a damaged file is replaced, never run), it says
--- "ok" and execs it; the bundle follows on stdin. If not, it says
--- "missing", reads exactly `size` bytes of stdin (GNU head -c reads no
--- further: the controller sends the runner only after "missing"), checks
--- their hash, installs them (a temporary name until then, removed on
--- failure), prunes old runners, says "uploaded" and execs the runner on
--- the rest of stdin, the bundle. An upload costs no second command (each
--- command is a login shell on the node, the largest cost of a run).
-local function bootstrap_script(spec, size)
-  if spec.sudo then
-    return ARCH_CHECK(spec) .. "exec sudo -n -- " .. INSTALLER .. " run " .. node_seconds(spec)
-      .. " " .. spec.runner_sha .. " " .. size .. " " .. state_arg(spec)
-  end
-  local sha = spec.runner_sha
-  -- The architecture is checked only before an upload: a cached runner
-  -- with our hash was uploaded here after that check (one exec less).
-  return CACHE_DIR
-    .. "r=\"$d/runner-" .. sha .. "\"; " .. deadline_prefix(spec)
-    .. "if [ -x \"$r\" ] && echo \"" .. sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
-    .. "echo \"ccchef-bootstrap ok $r\"; exec \"$@\" \"$r\" " .. state_arg(spec) .. "; fi; "
-    .. ARCH_CHECK(spec) .. "echo \"ccchef-bootstrap missing $r\"; "
-    .. "set -e; umask 022; mkdir -p \"$d\"; t=\"$r.tmp.$$\"; "
-    .. "trap 'rm -f \"$t\"' EXIT; head -c " .. size .. " >\"$t\"; "
-    .. "if ! echo \"" .. sha .. "  $t\" | sha256sum -c --status; then "
-    .. "echo \"the uploaded runner does not match its sha256 (" .. sha .. ")\" >&2; exit 1; fi; "
-    .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; " .. PRUNE
-    .. "echo \"ccchef-bootstrap uploaded $r\"; exec \"$@\" \"$r\" " .. state_arg(spec)
-end
-
-local function status_script(spec)
-  local dir = spec.state_dir and sq(spec.state_dir) or [["${CCCHEF_STATE_DIR:-}"]]
-  if spec.sudo then return "exec sudo -n -- " .. INSTALLER .. " status " .. dir end
-  -- $1: the state directory, if known.
-  local body = [[d=$1; if [ -z "$d" ]; then if [ "$(id -u)" = 0 ]; then d=/var/lib/ccchef; ]]
-    .. [[else d=${XDG_STATE_HOME:-$HOME/.local/state}/ccchef; fi; fi; ]]
-    .. [[echo ccchef-status; ]]
-    .. [[if [ -e "$d/last-run.json" ]; then cat "$d/last-run.json"; else echo '{"never":true}'; fi]]
-  return "sh -c " .. sq(body) .. " sh " .. dir
 end
 
 -- A failure that ends this node's run: the parent shows it and counts the
@@ -184,107 +78,6 @@ function M.trace(what)
   if TRACE then io.stderr:write(string.format("trace %.3f %s\n", sys.now() - TRACE, what)) end
 end
 
--- What libssh 0.10 does not do as ssh(1) does, asked of ssh(1) itself
--- (`ssh -G`, which only prints the configuration): HostKeyAlias (libssh
--- ignores it) and ProxyJump (libssh turns it into `ssh -J ...` without
--- the -F file, so a bastion named in that file is not found). Only asked
--- when a config file (or one it includes) mentions one of them: `ssh -G`
--- costs an exec.
-
--- The files `Include` names, as ssh(1) reads them: relative names are
--- under ~/.ssh for the user's config and /etc/ssh for the system's; a glob
--- in the last component (`*.conf`, Debian's /etc/ssh/ssh_config.d) is
--- expanded. Anything fancier (a glob in a directory part) is answered by
--- asking `ssh -G` anyway (nil).
-local function included(line, base)
-  local out = {}
-  for word in line:gmatch("%S+") do
-    local path = word:find("^/") and word or (base .. "/" .. word)
-    local dir, last = path:match("^(.*)/([^/]*)$")
-    if dir:find("[*?%[]") then return nil end
-    if last:find("[*?%[]") then
-      if last:find("%[") then return nil end
-      local pat = "^" .. last:gsub("[%^%$%(%)%%%.%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
-      local names = sys.listdir(dir) or {}
-      table.sort(names)
-      for _, n in ipairs(names) do
-        if n:find(pat) then out[#out + 1] = dir .. "/" .. n end
-      end
-    else
-      out[#out + 1] = path
-    end
-  end
-  return out
-end
-
--- Does the ssh config (with what it includes) use HostKeyAlias or
--- ProxyJump? Only then is `ssh -G` asked (it costs an exec per node).
-local function config_mentions(spec)
-  local home = (sys.user(sys.geteuid()) or {}).home or ""
-  -- ~ as libssh and ssh(1) read it: the passwd entry's home, not $HOME.
-  local queue = spec.ssh_config and { { spec.ssh_config, home .. "/.ssh" } }
-    or { { home .. "/.ssh/config", home .. "/.ssh" }, { "/etc/ssh/ssh_config", "/etc/ssh" } }
-  local seen, i = {}, 1
-  while queue[i] do
-    local f, base = queue[i][1], queue[i][2]
-    i = i + 1
-    local text = not seen[f] and sys.read(f)
-    seen[f] = true
-    if text then
-      local low = text:lower()
-      if low:find("hostkeyalias", 1, true) or low:find("proxyjump", 1, true) then return true end
-      for line in text:gmatch("[^\n]+") do
-        local key, args = line:match("^%s*(%a+)%s*=?%s*(.-)%s*$")
-        if key and key:lower() == "include" and args ~= "" then
-          local files = included(args, base)
-          if not files or #queue > 64 then return true end
-          for _, inc in ipairs(files) do queue[#queue + 1] = { inc, base } end
-        end
-      end
-    end
-  end
-  return false
-end
-
-function M.openssh_options(spec)
-  if not config_mentions(spec) then return {} end
-  local cmd = { "ssh", "-G" }
-  if spec.ssh_config then cmd[#cmd + 1] = "-F " .. sq(spec.ssh_config) end
-  if spec.port then cmd[#cmd + 1] = "-p " .. math.tointeger(spec.port) end
-  if spec.user then cmd[#cmd + 1] = "-l " .. sq(spec.user) end
-  cmd[#cmd + 1] = "-- " .. sq(spec.host) .. " 2>/dev/null"
-  local res = require("ccchef.proc").run(table.concat(cmd, " "), { timeout = 10 })
-  local out = {}
-  if not res or res.status ~= 0 then return out end
-  for line in res.output:gmatch("[^\n]+") do
-    local k, v = line:match("^(%S+) (.*)$")
-    if k == "hostkeyalias" or k == "proxyjump" then out[k] = v end
-  end
-  return out
-end
-
--- ProxyJump as ssh(1) runs it: `ssh -W [%h]:%p` through the last hop,
--- with the earlier hops as -J, and the same -F file. The hops' host keys
--- follow ccchef's rule (a changed key refused; an unknown one only with
--- --accept-new-host-key), whatever the config says: -o beats the config.
-function M.proxy_command(spec, jump)
-  if not jump or jump == "" or jump == "none" then return nil end
-  local hops = {}
-  for h in jump:gmatch("[^,]+") do hops[#hops + 1] = h end
-  local last = table.remove(hops)
-  local cmd = { "ssh" }
-  if spec.ssh_config then cmd[#cmd + 1] = "-F " .. sq(spec.ssh_config) end
-  cmd[#cmd + 1] = "-o BatchMode=yes -o StrictHostKeyChecking=" .. (spec.accept_new and "accept-new" or "yes")
-  if spec.connect_timeout then
-    cmd[#cmd + 1] = "-o ConnectTimeout=" .. math.max(1, math.ceil(spec.connect_timeout))
-  end
-  if #hops > 0 then cmd[#cmd + 1] = "-J " .. sq(table.concat(hops, ",")) end
-  -- A hop with a port is given as a URI, which ssh(1) parses as -J does.
-  local dest = last:find(":%d+$") and ("ssh://" .. last) or last
-  cmd[#cmd + 1] = "-W '[%h]:%p' -- " .. sq(dest)
-  return table.concat(cmd, " ")
-end
-
 -- The host key decision, ccchef's own, whatever StrictHostKeyChecking any
 -- ssh config says (docs/remote.md, "Host keys"): a known key goes on; a
 -- changed, other-type or revoked key is always refused; an unknown key is
@@ -326,11 +119,11 @@ end
 
 local function connect(spec)
   M.trace("start")
-  local openssh = M.openssh_options(spec)
+  local openssh = ssh_config.openssh_options(spec)
   local s, err = require("ccchef.ssh").session({
     host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
     identity = spec.identity, timeout = spec.connect_timeout,
-    proxy_command = M.proxy_command(spec, openssh.proxyjump),
+    proxy_command = ssh_config.proxy_command(spec, openssh.proxyjump),
   })
   if not s then node_fail("connect", err) end
   M.session = s
@@ -437,7 +230,7 @@ local function converge(s, spec, deadline)
   local data, rerr = sys.read(spec.runner)
   if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
 
-  local ch = open_channel(s, bootstrap_script(spec, #data))
+  local ch = open_channel(s, scripts.bootstrap(spec, #data))
   local read = line_reader(ch, deadline, "the run")
   local first, errs = await_bootstrap(read, spec)
   M.trace("bootstrap answered")
@@ -473,7 +266,7 @@ local function converge(s, spec, deadline)
 end
 
 local function status(s, spec, deadline)
-  local st, out, errs = exec(s, status_script(spec), nil, deadline, "status")
+  local st, out, errs = exec(s, scripts.status(spec), nil, deadline, "status")
   for line in errs:gmatch("[^\n]+") do sudo_check(line, spec) end
   if st ~= 0 then node_fail("status", "cannot read last-run.json: " .. (errs ~= "" and errs or ("exit " .. st))) end
   -- What follows the marker: a login shell may print before it.
@@ -496,7 +289,7 @@ function M.node_main()
   -- deadline_prefix); the controller waits a little longer for the last
   -- events and the exit status, then gives up on the node.
   spec.deadline = sys.now() + (spec.command_timeout or 3600)
-  local deadline = spec.deadline + M.CONTROLLER_MARGIN
+  local deadline = spec.deadline + scripts.CONTROLLER_MARGIN
   local ok, code = xpcall(function()
     local s, info = connect(spec)
     spec.login_user = info.user
