@@ -1,24 +1,26 @@
 /*
  * lua_archive.c: the ccchef.archive module, the bundle a remote run ships
  * (DESIGN.md 3). The controller packs a kitchen into an uncompressed tar
- * (pack); the runner unpacks it into its private directory (extract),
- * refusing any entry that could land outside that directory.
+ * (pack); the runner unpacks it into its private directory (extract,
+ * tar_extract.c), refusing any entry that could land outside it.
  *
  * Only the tar format is registered, never the "all formats/filters"
  * helpers: those pull libxml2 and ICU into the statically linked runner.
  */
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <lauxlib.h>
 
 #include "host.h"
+#include "tar_extract.h"
+#include "tree_remove.h"
 
 /* A growable memory buffer the tar writer appends to. */
 struct membuf {
@@ -151,97 +153,10 @@ out:
 	return 1;
 }
 
-/* Is p a relative path with no ".." component? (What an entry name or a
- * hard-link target must be.) Leading "./" components are fine. */
-static int relative_inside(const char *p)
-{
-	if (p == NULL || *p == '\0' || *p == '/')
-		return 0;
-	for (const char *s = p; *s;) {
-		size_t n = strcspn(s, "/");
-		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return 0;
-		s += n;
-		while (*s == '/')
-			s++;
-	}
-	return 1;
-}
-
-/* Does the symbolic link at `path` (relative, already checked) with this
- * target resolve inside the extraction directory? Counted lexically: the
- * depth of the link's directory, then each target component moves up or
- * down. Links through other links are stopped by libarchive's
- * ARCHIVE_EXTRACT_SECURE_SYMLINKS. */
-static int link_inside(const char *path, const char *target)
-{
-	if (target == NULL || *target == '\0' || *target == '/')
-		return 0;
-	long depth = 0;
-	const char *last = strrchr(path, '/');
-	for (const char *s = path; last && s < last;) {
-		size_t n = strcspn(s, "/");
-		if (n > 0 && !(n == 1 && s[0] == '.'))
-			depth++;
-		s += n;
-		while (*s == '/')
-			s++;
-	}
-	for (const char *s = target; *s;) {
-		size_t n = strcspn(s, "/");
-		if (n == 2 && s[0] == '.' && s[1] == '.') {
-			if (--depth < 0)
-				return 0;
-		} else if (n > 0 && !(n == 1 && s[0] == '.')) {
-			depth++;
-		}
-		s += n;
-		while (*s == '/')
-			s++;
-	}
-	return 1;
-}
-
-/* Why entry e may not be extracted, or NULL when it may. */
-static const char *refusal(struct archive_entry *e)
-{
-	const char *path = archive_entry_pathname(e);
-	if (path == NULL || *path == '\0')
-		return "entry has no name";
-	if (*path == '/')
-		return "absolute path";
-	if (!relative_inside(path))
-		return "path with a '..' component";
-	const char *hard = archive_entry_hardlink(e);
-	if (hard != NULL && !relative_inside(hard))
-		return "hard link pointing outside the bundle";
-	switch (archive_entry_filetype(e)) {
-	case AE_IFREG:
-	case AE_IFDIR:
-		return NULL;
-	case AE_IFLNK:
-		if (!link_inside(path, archive_entry_symlink(e)))
-			return "symbolic link pointing outside the bundle";
-		return NULL;
-	default:
-		if (hard != NULL)
-			return NULL;
-		return "not a file, directory or link (devices and fifos are refused)";
-	}
-}
-
-/* dest/name into buf; 0 when it does not fit. A fixed buffer, not a Lua
- * string, so nothing here can raise while the archives are open. */
-static int under(char *buf, size_t size, const char *dest, const char *name)
-{
-	int n = snprintf(buf, size, "%s/%s", dest, name);
-	return n > 0 && (size_t)n < size;
-}
-
 /* extract(fd or path, dest) -> number of entries | nil, message
  * Reads a tar stream from fd (0: stdin), or the file at path, into the
- * existing directory dest. Stops at the first refused entry: the caller
- * discards dest. */
+ * existing directory dest (tar_extract.c: every step relative to dest's
+ * descriptor). Stops at the first refused entry: the caller discards dest. */
 static int l_extract(lua_State *L)
 {
 	int fd = -1;
@@ -251,95 +166,66 @@ static int l_extract(lua_State *L)
 	else
 		path = luaL_checkstring(L, 1);
 	const char *dest = luaL_checkstring(L, 2);
-	struct archive *in = archive_read_new();
-	struct archive *out = archive_write_disk_new();
 	char err[1024] = "";
-	char full[PATH_MAX], link[PATH_MAX];
-	lua_Integer count = 0;
-	if (in == NULL || out == NULL) {
+	long count = -1;
+	struct archive *in = archive_read_new();
+	int root = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (root < 0) {
+		snprintf(err, sizeof err, "%s: %s", dest, strerror(errno));
+		goto out;
+	}
+	if (in == NULL) {
 		snprintf(err, sizeof err, "out of memory");
 		goto out;
 	}
 	archive_read_support_format_tar(in);
 	archive_read_support_filter_none(in);
-	/* Defence in depth behind refusal(): libarchive also refuses ".." and
-	 * writing through a symbolic link. Owners are not restored: files
-	 * belong to whoever runs the runner. */
-	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-		ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_PERM);
 	if ((path ? archive_read_open_filename(in, path, 65536)
 		  : archive_read_open_fd(in, fd, 65536)) != ARCHIVE_OK) {
 		snprintf(err, sizeof err, "bundle: %s", archive_error_string(in));
 		goto out;
 	}
-	struct archive_entry *e;
-	int r;
-	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-		const char *why = refusal(e);
-		if (why != NULL) {
-			snprintf(err, sizeof err, "bundle entry '%s' refused: %s",
-				archive_entry_pathname(e) ? archive_entry_pathname(e) : "", why);
-			goto out;
-		}
-		/* "./" itself would set the private directory's mode: skip it. */
-		const char *name = archive_entry_pathname(e);
-		while (name[0] == '.' && name[1] == '/')
-			for (name += 2; *name == '/'; name++)
-				;
-		if (strcmp(name, "") == 0 || strcmp(name, ".") == 0) {
-			archive_read_data_skip(in);
-			continue;
-		}
-		if (!under(full, sizeof full, dest, name) ||
-		    (archive_entry_hardlink(e) != NULL &&
-		     !under(link, sizeof link, dest, archive_entry_hardlink(e)))) {
-			snprintf(err, sizeof err, "bundle entry '%s': name too long",
-				archive_entry_pathname(e));
-			goto out;
-		}
-		archive_entry_set_pathname(e, full);
-		if (archive_entry_hardlink(e) != NULL)
-			archive_entry_set_hardlink(e, link);
-		archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
-		if (archive_write_header(out, e) != ARCHIVE_OK) {
-			snprintf(err, sizeof err, "bundle entry: %s", archive_error_string(out));
-			goto out;
-		}
-		const void *buf;
-		size_t len;
-		la_int64_t off;
-		while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
-			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_OK) {
-				snprintf(err, sizeof err, "bundle: %s", archive_error_string(out));
-				goto out;
-			}
-		}
-		if (r != ARCHIVE_EOF) {
-			snprintf(err, sizeof err, "bundle: %s", archive_error_string(in));
-			goto out;
-		}
-		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
-			snprintf(err, sizeof err, "bundle: %s", archive_error_string(out));
-			goto out;
-		}
-		count++;
-	}
-	if (r != ARCHIVE_EOF)
-		snprintf(err, sizeof err, "bundle: %s", archive_error_string(in));
-	else if (archive_write_close(out) != ARCHIVE_OK)
-		snprintf(err, sizeof err, "bundle: %s", archive_error_string(out));
+	count = tar_extract(in, root, err, sizeof err);
 out:
 	if (in)
 		archive_read_free(in);
-	if (out)
-		archive_write_free(out);
-	if (err[0] != '\0') {
+	if (root >= 0)
+		close(root);
+	if (count < 0) {
 		luaL_pushfail(L);
-		lua_pushstring(L, err);
+		lua_pushstring(L, err[0] ? err : "bundle: extraction failed");
 		return 2;
 	}
 	lua_pushinteger(L, count);
 	return 1;
+}
+
+/* remove_tree(base, name) -> true | nil, message
+ * Removes the directory base/name and everything in it (tree_remove.c:
+ * relative to base's descriptor, never through a link), only when it
+ * belongs to this process's user: a stale private directory of a killed
+ * run. name is one component. */
+static int l_remove_tree(lua_State *L)
+{
+	const char *base = luaL_checkstring(L, 1);
+	const char *name = luaL_checkstring(L, 2);
+	char err[512];
+	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return luaL_argerror(L, 2, "one path component expected");
+	int dir = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0) {
+		snprintf(err, sizeof err, "%s: %s", base, strerror(errno));
+	} else {
+		int r = tree_remove_at(dir, name, geteuid(), err, sizeof err);
+		close(dir);
+		if (r == 0) {
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+	}
+	luaL_pushfail(L);
+	lua_pushstring(L, err);
+	return 2;
 }
 
 int luaopen_ccchef_archive(lua_State *L)
@@ -347,6 +233,7 @@ int luaopen_ccchef_archive(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{"pack", l_pack},
 		{"extract", l_extract},
+		{"remove_tree", l_remove_tree},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

@@ -3,31 +3,36 @@
  * controller only; ccchef-runner does not link libssh).
  *
  *   s = ssh.session{ host=, port=, user=, config=, identity=, known_hosts=,
- *                    timeout= }                       -- nil, msg on bad options
+ *                    timeout=, proxy_command= }       -- nil, msg on bad options
  *   s:connect() -> true | nil, msg
- *   s:host_key() -> "ok"|"unknown"|"changed"|"other"|"error", info
- *   s:accept_host_key() -> true | nil, msg          -- record in known_hosts
+ *   s:host_key([name]) -> "ok"|"unknown"|"changed"|"other"|"revoked"|"error", info
+ *   s:accept_host_key([name]) -> file | nil, msg    -- record in known_hosts
  *   s:auth() -> true | nil, msg
  *   s:info() -> { host=, port=, user=, known_hosts= }
  *   s:open(command) -> channel | nil, msg
  *   ch:write(data) -> true | nil, msg;  ch:eof()
  *   ch:read(timeout_ms) -> data, "stdout"|"stderr" | "", "timeout" | nil (end)
  *   ch:close() -> exit status (-1 when the node sent none)
- *   s:close()
+ *   s:close(); s:abort()     -- abort: close without waiting for the node
  *
  * Each object is a userdata that owns its libssh handle; __gc frees it, so
  * an error in between leaks nothing. A channel keeps its session alive
  * through its user value. Sessions block: the controller runs one per
  * process (see lua/ccchef/remote.lua).
  */
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <lauxlib.h>
 
 #include "host.h"
 #include "ssh_dl.h"
+#include "ssh_knownhosts.h"
 
 #define SESSION "ccchef.ssh.session"
 #define CHANNEL "ccchef.ssh.channel"
@@ -103,6 +108,17 @@ static int l_session(lua_State *L)
 	const char *config = opt_string(L, 1, "config");
 	if (ssh_options_parse_config(x->s, config) != 0)
 		return fail_ssh(L, x, config ? config : "ssh config");
+	/* StrictHostKeyChecking from any config (even /etc/ssh/ssh_config)
+	 * would make libssh answer "known" for unknown AND changed keys
+	 * (knownhosts.c: no match in the global file + "no" = OK). The host
+	 * key decision is ccchef's own (lua/ccchef/remote_node.lua), so libssh
+	 * must always give its honest verdict. */
+	int strict = 1;
+	if (ssh_options_set(x->s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict) != 0)
+		return fail_ssh(L, x, "StrictHostKeyChecking");
+	const char *proxy = opt_string(L, 1, "proxy_command");
+	if (proxy && ssh_options_set(x->s, SSH_OPTIONS_PROXYCOMMAND, proxy) != 0)
+		return fail_ssh(L, x, "proxy command");
 	const char *user = opt_string(L, 1, "user");
 	if (user && ssh_options_set(x->s, SSH_OPTIONS_USER, user) != 0)
 		return fail_ssh(L, x, "user");
@@ -136,6 +152,13 @@ static int l_connect(lua_State *L)
 	if (ssh_connect(x->s) != SSH_OK)
 		return fail_ssh(L, x, "connect");
 	x->connected = 1;
+	/* Small writes (the bootstrap line, channel requests) must not wait
+	 * for delayed ACKs: 27-91 ms per node otherwise. A ProxyCommand gives
+	 * a socketpair, where this fails harmlessly. */
+	int one = 1;
+	socket_t fd = ssh_get_fd(x->s);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -165,56 +188,129 @@ static int l_info(lua_State *L)
 	return 1;
 }
 
-/* host_key() -> status, { type=, fingerprint= }: the verdict of known_hosts
- * on the key the server presented. */
+/* The name libssh looks the server up by in known_hosts: "[host]:port",
+ * or the bare host on port 22 (what ssh(1) writes). */
+static int host_entry_name(struct sess *x, char *buf, size_t size)
+{
+	char *host = NULL;
+	unsigned int port = 22;
+	if (ssh_options_get(x->s, SSH_OPTIONS_HOST, &host) != SSH_OK || host == NULL)
+		return -1;
+	ssh_options_get_port(x->s, &port);
+	int n = port == 22 ? snprintf(buf, size, "%s", host) : snprintf(buf, size, "[%s]:%u", host, port);
+	ssh_string_free_char(host);
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* An option's string value into buf ("" when unset). */
+static void option_copy(ssh_session s, enum ssh_options_e opt, char *buf, size_t size)
+{
+	char *v = NULL;
+	buf[0] = '\0';
+	if (ssh_options_get(s, opt, &v) == SSH_OK && v != NULL)
+		snprintf(buf, size, "%s", v);
+	ssh_string_free_char(v);
+}
+
+static void set_string(lua_State *L, const char *key, const char *value)
+{
+	lua_pushstring(L, value);
+	lua_setfield(L, -2, key);
+}
+
+/* host_key([name]) -> status, { type=, fingerprint=, name=, file=, line=,
+ * old_type=, old_fingerprint=, error= }: the verdict of known_hosts on the
+ * key the server presented, for name (HostKeyAlias) or the session's
+ * [host]:port. Without a name the verdict is libssh's
+ * ssh_session_is_known_server() (strict checking forced, see l_session);
+ * the file and line of a conflicting entry come from ccchef's own reading
+ * (ssh_knownhosts.c), which also decides for an alias. */
 static int l_host_key(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
+	const char *alias = luaL_optstring(L, 2, NULL);
 	ssh_key key = NULL;
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	char *fp = NULL;
+	char name[1024], fp[128], type[64], user_kh[PATH_MAX], global_kh[PATH_MAX];
 	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
 		return fail_ssh(L, x, "host key");
-	const char *type = ssh_key_type_to_char(ssh_key_type(key));
-	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0)
-		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
-	char fpbuf[256];
-	snprintf(fpbuf, sizeof fpbuf, "%s", fp ? fp : "?");
-	char typebuf[64];
-	snprintf(typebuf, sizeof typebuf, "%s", type ? type : "?");
-	ssh_string_free_char(fp);
-	ssh_clean_pubkey_hash(&hash);
+	const char *t = ssh_key_type_to_char(ssh_key_type(key));
+	snprintf(type, sizeof type, "%s", t ? t : "?");
+	kh_fingerprint(key, fp, sizeof fp);
+	if (alias)
+		snprintf(name, sizeof name, "%s", alias);
+	else if (host_entry_name(x, name, sizeof name) != 0)
+		snprintf(name, sizeof name, "?");
+	/* Copied out at once: nothing libssh allocated is held across the
+	 * Lua calls below, which can raise. */
+	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, user_kh, sizeof user_kh);
+	option_copy(x->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, global_kh, sizeof global_kh);
+	const char *files[2] = { user_kh[0] ? user_kh : NULL, global_kh[0] ? global_kh : NULL };
+	struct kh_verdict v;
+	kh_check(files, 2, name, key, &v);
 	ssh_key_free(key);
 
-	const char *status;
-	switch (ssh_session_is_known_server(x->s)) {
-	case SSH_KNOWN_HOSTS_OK: status = "ok"; break;
-	case SSH_KNOWN_HOSTS_CHANGED: status = "changed"; break;
-	case SSH_KNOWN_HOSTS_OTHER: status = "other"; break;
-	case SSH_KNOWN_HOSTS_NOT_FOUND: /* no known_hosts file yet */
-	case SSH_KNOWN_HOSTS_UNKNOWN: status = "unknown"; break;
-	default: status = "error"; break;
+	const char *status = NULL;
+	const char *error = NULL;
+	if (v.status == KH_REVOKED) {
+		status = "revoked";
+	} else if (alias) {
+		switch (v.status) {
+		case KH_OK: status = "ok"; break;
+		case KH_CHANGED: status = "changed"; break;
+		case KH_OTHER: status = "other"; break;
+		default: status = "unknown"; break;
+		}
+	} else {
+		switch (ssh_session_is_known_server(x->s)) {
+		case SSH_KNOWN_HOSTS_OK: status = "ok"; break;
+		case SSH_KNOWN_HOSTS_CHANGED: status = "changed"; break;
+		case SSH_KNOWN_HOSTS_OTHER: status = "other"; break;
+		case SSH_KNOWN_HOSTS_NOT_FOUND: /* no known_hosts file yet */
+		case SSH_KNOWN_HOSTS_UNKNOWN: status = "unknown"; break;
+		default: status = "error"; error = ssh_get_error(x->s); break;
+		}
 	}
 	lua_pushstring(L, status);
-	lua_createtable(L, 0, 3);
-	lua_pushstring(L, typebuf);
-	lua_setfield(L, -2, "type");
-	lua_pushstring(L, fpbuf);
-	lua_setfield(L, -2, "fingerprint");
-	if (strcmp(status, "error") == 0) {
-		lua_pushstring(L, ssh_get_error(x->s));
-		lua_setfield(L, -2, "error");
+	lua_createtable(L, 0, 8);
+	set_string(L, "type", type);
+	set_string(L, "fingerprint", fp);
+	set_string(L, "name", name);
+	if (user_kh[0])
+		set_string(L, "known_hosts", user_kh);
+	if (v.file[0] != '\0') {
+		set_string(L, "file", v.file);
+		lua_pushinteger(L, v.line);
+		lua_setfield(L, -2, "line");
+		set_string(L, "old_type", v.old_type);
+		set_string(L, "old_fingerprint", v.old_fingerprint);
 	}
+	if (error)
+		set_string(L, "error", error);
 	return 2;
 }
 
+/* accept_host_key([name]): appends the server's key for name (or
+ * [host]:port) to the user's known_hosts file; returns that file. */
 static int l_accept_host_key(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
-	if (ssh_session_update_known_hosts(x->s) != SSH_OK)
-		return fail_ssh(L, x, "cannot record the host key");
-	lua_pushboolean(L, 1);
+	const char *alias = luaL_optstring(L, 2, NULL);
+	char name[1024], err[PATH_MAX + 128], file[PATH_MAX];
+	ssh_key key = NULL;
+	if (alias)
+		snprintf(name, sizeof name, "%s", alias);
+	else if (host_entry_name(x, name, sizeof name) != 0)
+		return fail_msg(L, "cannot record the host key: no host name");
+	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, file, sizeof file);
+	if (file[0] == '\0')
+		return fail_msg(L, "cannot record the host key: no known_hosts file");
+	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
+		return fail_ssh(L, x, "host key");
+	int r = kh_append(file, name, key, err, sizeof err);
+	ssh_key_free(key);
+	if (r != 0)
+		return fail_msg(L, err);
+	lua_pushstring(L, file);
 	return 1;
 }
 
@@ -355,6 +451,32 @@ static int l_chan_close(lua_State *L)
 	return 1;
 }
 
+/* __gc of a channel: free it without waiting for an exit status (a
+ * worker that gave up on a node must not then wait for it). */
+static int l_chan_gc(lua_State *L)
+{
+	struct chan *c = luaL_checkudata(L, 1, CHANNEL);
+	if (c->c != NULL && c->owner->s != NULL)
+		ssh_channel_free(c->c);
+	c->c = NULL;
+	return 0;
+}
+
+/* abort(): the node is given up (timeout): stop blocking, then close;
+ * channels are freed with the session. */
+static int l_sess_abort(lua_State *L)
+{
+	struct sess *x = luaL_checkudata(L, 1, SESSION);
+	if (x->s != NULL) {
+		ssh_set_blocking(x->s, 0);
+		if (x->connected)
+			ssh_disconnect(x->s);
+		ssh_free(x->s);
+		x->s = NULL;
+	}
+	return 0;
+}
+
 static int l_sess_close(lua_State *L)
 {
 	struct sess *x = luaL_checkudata(L, 1, SESSION);
@@ -377,6 +499,7 @@ int luaopen_ccchef_ssh(lua_State *L)
 		{"auth", l_auth},
 		{"open", l_open},
 		{"close", l_sess_close},
+		{"abort", l_sess_abort},
 		{NULL, NULL},
 	};
 	static const luaL_Reg chan_methods[] = {
@@ -403,7 +526,7 @@ int luaopen_ccchef_ssh(lua_State *L)
 	luaL_newmetatable(L, CHANNEL);
 	luaL_newlib(L, chan_methods);
 	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_chan_close);
+	lua_pushcfunction(L, l_chan_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
 	luaL_newlib(L, fns);

@@ -51,7 +51,8 @@ options:
   -F FILE                  ssh config file (default ~/.ssh/config)
   -i FILE                  identity (private key) file, tried first
   -u, --user USER          log in as USER
-  --sudo                   run the runner with sudo -n (for a non-root user)
+  --sudo                   run the runner as root through the node's
+                           ccchef-sudo-install (sudo -n; docs/remote.md, "sudo")
   -p, --parallel N         converge N nodes at once (default 10)
   --serial N               rolling: N nodes at a time, stop when a batch fails
   --accept-new-host-key    record the host key of a node not in known_hosts

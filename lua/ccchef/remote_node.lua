@@ -4,73 +4,25 @@
 -- JSON lines for the controller: the runner's events as they come, plus
 -- bootstrap, host_key, node_error, stderr and status events.
 --
--- The sequence: ssh session (ssh config, agent, keys), host key against
--- known_hosts, authentication, then one exec channel running a small
--- bootstrap script: it checks the architecture and whether the runner with
--- our content hash is cached on the node; if so it execs it and the bundle
--- goes to its stdin; if not, a second command installs the runner (hash
--- checked on the node) from stdin and execs it on the rest, the bundle.
+-- The sequence: ssh session (ssh config, agent, keys; ccchef.ssh_config
+-- for what libssh does not apply), host key against known_hosts (the
+-- decision is ours, check_host_key), authentication, then one exec
+-- channel running the bootstrap (ccchef.node_scripts): if the runner with
+-- our content hash is cached on the node it runs it and the bundle goes to
+-- its stdin; if not, it says so, and the same command installs the runner
+-- we then send (hash checked on the node) and runs it on the rest of
+-- stdin, the bundle.
 local errors = require("ccchef.errors")
 local json = require("ccchef.json")
+local scripts = require("ccchef.node_scripts")
+local ssh_config = require("ccchef.ssh_config")
 local sys = require("ccchef.sys")
-local util = require("ccchef.util")
 
 local M = {}
 
 local function emit(t)
   io.stdout:write(json.encode(t), "\n")
   io.stdout:flush()
-end
-
-local function sq(s) return util.shell_quote(s) end
-
--- The cache directory of the runner on the node, as shell.
-local CACHE_DIR = [[if [ -n "${CCCHEF_CACHE_DIR:-}" ]; then d=$CCCHEF_CACHE_DIR; ]]
-  .. [[elif [ "$(id -u)" = 0 ]; then d=/var/cache/ccchef; ]]
-  .. [[else d=${XDG_CACHE_HOME:-$HOME/.cache}/ccchef; fi; ]]
-
-local function sudo_prefix(spec) return spec.sudo and "sudo -n -- " or "" end
-
--- The state directory the runner is told about: the inventory's, or the
--- node's $CCCHEF_STATE_DIR (sudo would drop it from the environment).
-local function state_arg(spec)
-  if spec.state_dir then return "--state-dir " .. sq(spec.state_dir) end
-  return [[${CCCHEF_STATE_DIR:+--state-dir "$CCCHEF_STATE_DIR"}]]
-end
-
-local function bootstrap_script(spec)
-  return "arch=$(uname -m); if [ \"$arch\" != " .. sq(spec.arch) .. " ]; then "
-    .. "echo \"ccchef-bootstrap arch $arch\"; exit 112; fi; " .. CACHE_DIR
-    .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; "
-    -- A cached runner is checked against its name too (a few ms): a damaged
-    -- file is replaced, never run.
-    .. "if [ ! -x \"$r\" ] || ! echo \"" .. spec.runner_sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
-    .. "echo \"ccchef-bootstrap missing $r\"; exit 111; fi; "
-    .. "echo \"ccchef-bootstrap ok $r\"; exec " .. sudo_prefix(spec) .. "\"$r\" " .. state_arg(spec)
-end
-
--- Installs the runner from the first `size` bytes of stdin (GNU head -c
--- reads no further), checks its hash, then runs it on the rest of stdin, the
--- bundle: an upload costs no extra command round trip.
-local function install_script(spec, size)
-  return "set -e; umask 022; " .. CACHE_DIR .. "mkdir -p \"$d\"; "
-    .. "r=\"$d/runner-" .. spec.runner_sha .. "\"; t=\"$r.tmp.$$\"; "
-    .. "trap 'rm -f \"$t\"' EXIT; head -c " .. size .. " >\"$t\"; "
-    .. "if ! echo \"" .. spec.runner_sha .. "  $t\" | sha256sum -c --status; then "
-    .. "echo \"the uploaded runner does not match its sha256 (" .. spec.runner_sha .. ")\" >&2; exit 1; fi; "
-    .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; "
-    .. "echo \"ccchef-bootstrap uploaded $r\"; exec " .. sudo_prefix(spec) .. "\"$r\" " .. state_arg(spec)
-end
-
-local function status_script(spec)
-  -- $1: the state directory, if known; sudo resets the environment, so it
-  -- is taken from the login user's environment before sudo runs.
-  local body = [[d=$1; if [ -z "$d" ]; then if [ "$(id -u)" = 0 ]; then d=/var/lib/ccchef; ]]
-    .. [[else d=${XDG_STATE_HOME:-$HOME/.local/state}/ccchef; fi; fi; ]]
-    .. [[echo ccchef-status; ]]
-    .. [[if [ -e "$d/last-run.json" ]; then cat "$d/last-run.json"; else echo '{"never":true}'; fi]]
-  local dir = spec.state_dir and sq(spec.state_dir) or [["${CCCHEF_STATE_DIR:-}"]]
-  return sudo_prefix(spec) .. "sh -c " .. sq(body) .. " sh " .. dir
 end
 
 -- A failure that ends this node's run: the parent shows it and counts the
@@ -99,17 +51,21 @@ local function line_reader(ch, deadline, what)
           if bufs[s] ~= "" then pending[#pending + 1] = { bufs[s], s } end
         end
       elseif data ~= "" then
+        -- Split from the last newline only: the partial line is short, so
+        -- each read costs its own length, not the whole line's again (a
+        -- pattern anchored at the end of a growing buffer is quadratic).
         local b = bufs[stream] .. data
-        for line in b:gmatch("([^\n]*)\n") do pending[#pending + 1] = { line, stream } end
-        bufs[stream] = b:match("([^\n]*)$")
+        local from = 1
+        while true do
+          local nl = b:find("\n", from, true)
+          if not nl then break end
+          pending[#pending + 1] = { b:sub(from, nl - 1), stream }
+          from = nl + 1
+        end
+        bufs[stream] = from == 1 and b or b:sub(from)
       end
     end
   end
-end
-
-local function known_hosts_display(info)
-  local kh = info.known_hosts or "%d/known_hosts"
-  return (kh:gsub("%%d", "~/.ssh"))
 end
 
 local function host_display(info)
@@ -122,44 +78,64 @@ function M.trace(what)
   if TRACE then io.stderr:write(string.format("trace %.3f %s\n", sys.now() - TRACE, what)) end
 end
 
-local function connect(spec)
-  M.trace("start")
-  local s, err = require("ccchef.ssh").session({
-    host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
-    identity = spec.identity, timeout = spec.connect_timeout,
-  })
-  if not s then node_fail("connect", err) end
-  local info = s:info()
-  local ok, cerr = s:connect()
-  if not ok then
-    node_fail("connect", string.format("cannot connect to %s port %s: %s", tostring(info.host),
-      tostring(info.port), (cerr:gsub("^connect: ", ""))))
-  end
-  M.trace("connected")
-  local verdict, key = s:host_key()
+-- The host key decision, ccchef's own, whatever StrictHostKeyChecking any
+-- ssh config says (docs/remote.md, "Host keys"): a known key goes on; a
+-- changed, other-type or revoked key is always refused; an unknown key is
+-- refused unless --accept-new-host-key, and recorded (and reported as a
+-- host_key event) when accepted.
+local function check_host_key(s, spec, info, alias)
+  local verdict, key = s:host_key(alias)
   if not verdict then node_fail("host-key", key) end
-  local where = known_hosts_display(info)
-  if verdict == "changed" or verdict == "other" then
-    node_fail("host-key", string.format(
-      "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! The %s host key of %s is %s, "
-      .. "not the key recorded in %s. Someone could be eavesdropping on you right now "
-      .. "(man-in-the-middle attack), or the host key has just been changed. "
-      .. "If the change is expected, remove the old key: ssh-keygen -f %s -R '%s'. Refusing to connect.",
-      key.type, host_display(info), key.fingerprint, where, where, host_display(info)))
+  local where = key.known_hosts or "~/.ssh/known_hosts"
+  local name = key.name or host_display(info)
+  if verdict == "changed" or verdict == "other" or verdict == "revoked" then
+    local recorded = key.file and string.format("%s line %d has %s %s", key.file, key.line,
+      key.old_type, key.old_fingerprint) or ("known_hosts has another key")
+    local what = verdict == "revoked"
+      and string.format("the %s host key %s of %s is marked @revoked in %s line %d. Refusing to connect.",
+        key.type, key.fingerprint, name, key.file, key.line)
+      or string.format(
+        "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! The %s host key of %s is now %s; %s. "
+        .. "Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host "
+        .. "key has just been changed. If the change is expected, remove the old key: ssh-keygen -f %s -R '%s'. "
+        .. "Refusing to connect (a changed key is refused whatever the ssh config says).",
+        key.type, name, key.fingerprint, recorded, key.file or where, name)
+    node_fail("host-key", what)
   elseif verdict == "unknown" then
     if not spec.accept_new then
       node_fail("host-key", string.format(
         "host key verification failed: %s is not in %s (its %s key is %s). "
         .. "Check the fingerprint, then rerun with --accept-new-host-key to record it.",
-        host_display(info), where, key.type, key.fingerprint))
+        name, where, key.type, key.fingerprint))
     end
-    local aok, aerr = s:accept_host_key()
-    if not aok then node_fail("host-key", aerr) end
-    emit({ event = "host_key", accepted = true, type = key.type, fingerprint = key.fingerprint,
-      known_hosts = where })
+    local file, aerr = s:accept_host_key(alias)
+    if not file then node_fail("host-key", aerr) end
+    emit({ event = "host_key", accepted = true, name = name, type = key.type,
+      fingerprint = key.fingerprint, known_hosts = file })
   elseif verdict ~= "ok" then
     node_fail("host-key", "cannot check the host key: " .. tostring(key.error))
   end
+end
+
+local function connect(spec)
+  M.trace("start")
+  local openssh = ssh_config.openssh_options(spec)
+  local s, err = require("ccchef.ssh").session({
+    host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
+    identity = spec.identity, timeout = spec.connect_timeout,
+    proxy_command = ssh_config.proxy_command(spec, openssh.proxyjump),
+  })
+  if not s then node_fail("connect", err) end
+  M.session = s
+  local info = s:info()
+  local ok, cerr = s:connect()
+  if not ok then
+    node_fail("connect", string.format("cannot connect to %s port %s%s: %s", tostring(info.host),
+      tostring(info.port), openssh.proxyjump and (" through " .. openssh.proxyjump) or "",
+      (cerr:gsub("^connect: ", ""))))
+  end
+  M.trace("connected")
+  check_host_key(s, spec, info, openssh.hostkeyalias)
   M.trace("host key checked")
   local aok, aerr = s:auth()
   if not aok then node_fail("auth", string.format("%s: %s", host_display(info), aerr)) end
@@ -192,11 +168,16 @@ local function exec(s, command, stdin, deadline, what)
 end
 
 local function sudo_check(line, spec)
-  if spec.sudo and (line:find("a password is required", 1, true) or line:find("a terminal is required", 1, true)) then
+  if not spec.sudo then return end
+  if line:find("a password is required", 1, true) or line:find("a terminal is required", 1, true) then
     node_fail("sudo", string.format(
       "sudo asks %s for a password (ccchef runs sudo -n, which cannot prompt): allow the user "
-      .. "to run the runner without a password (NOPASSWD in sudoers), or log in as root",
-      tostring(spec.login_user)))
+      .. "to run the installer without a password (in sudoers: %s ALL=(root) NOPASSWD: "
+      .. "/usr/local/sbin/ccchef-sudo-install; docs/remote.md, \"sudo\"), or log in as root",
+      tostring(spec.login_user), tostring(spec.login_user)))
+  elseif line:find("^sudo: .*ccchef%-sudo%-install.*not found") or line:find("^sudo: .*ccchef%-sudo%-install.*No such file") then
+    node_fail("sudo", "the node lacks ccchef's sudo installer (" .. line .. "): install it as root, "
+      .. "install -o root -g root -m 0755 ccchef-sudo-install /usr/local/sbin/ (docs/remote.md, \"sudo\")")
   end
 end
 
@@ -221,6 +202,8 @@ local function stream_run(ch, read, spec, tar)
   end
   M.trace("runner done")
   local status = ch:close()
+  -- 124: timeout(1) stopped the runner at the node's deadline.
+  if status == 124 then node_fail("timeout", "the run timed out (--command-timeout); the runner was stopped") end
   if not ok and not saw_end then node_fail("ssh", werr) end
   if not saw_end and status ~= 0 then
     node_fail("run", string.format("the runner ended without a result (exit %d)", status))
@@ -228,27 +211,28 @@ local function stream_run(ch, read, spec, tar)
   return status
 end
 
--- Open a channel running script, write stdin (if any), and read up to the
--- script's "ccchef-bootstrap ..." line. Returns the channel, its reader,
--- that line (nil if none) and the other lines before it (stderr, and what
--- a chatty shell start-up file may print on stdout).
-local function open_script(s, spec, script, stdin, deadline)
-  local ch = open_channel(s, script, stdin)
-  local read = line_reader(ch, deadline, "the run")
+-- Reads up to the script's next "ccchef-bootstrap ..." line. Returns that
+-- line (nil if none) and the other lines before it (stderr, and what a
+-- chatty shell start-up file may print on stdout).
+local function await_bootstrap(read, spec)
   local errs = {}
   for line, stream in read do
-    if stream == "stdout" and line:find("^ccchef%-bootstrap ") then return ch, read, line, errs end
+    if stream == "stdout" and line:find("^ccchef%-bootstrap ") then return line, errs end
     sudo_check(line, spec)
     errs[#errs + 1] = line
   end
-  return ch, read, nil, errs
+  return nil, errs
 end
 
 local function converge(s, spec, deadline)
   local tar, terr = sys.read(spec.bundle)
   if not tar then node_fail("bundle", "cannot read the bundle: " .. terr) end
+  local data, rerr = sys.read(spec.runner)
+  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
 
-  local ch, read, first, errs = open_script(s, spec, bootstrap_script(spec), nil, deadline)
+  local ch = open_channel(s, scripts.bootstrap(spec, #data))
+  local read = line_reader(ch, deadline, "the run")
+  local first, errs = await_bootstrap(read, spec)
   M.trace("bootstrap answered")
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   local word, arg = (first or ""):match("^ccchef%-bootstrap (%S+) ?(.*)$")
@@ -256,24 +240,24 @@ local function converge(s, spec, deadline)
     emit({ event = "bootstrap", action = "cached", path = arg, sha256 = spec.runner_sha })
     return stream_run(ch, read, spec, tar)
   end
-  local status = ch:close()
-  if word == "arch" then
-    node_fail("bootstrap", string.format("the node runs on %s; this runner is built for %s", arg, spec.arch))
-  elseif word ~= "missing" then
+  if word ~= "missing" then
+    local status = ch:close()
+    if word == "arch" then
+      node_fail("bootstrap", string.format("the node runs on %s; this runner is built for %s", arg, spec.arch))
+    end
     node_fail("bootstrap", string.format("unexpected answer from the node (exit %d): %s", status,
       first or table.concat(errs, " ")))
   end
 
   local t0 = sys.now()
-  local data, rerr = sys.read(spec.runner)
-  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
-  ch, read, first, errs = open_script(s, spec, install_script(spec, #data), data, deadline)
+  local ok, werr = ch:write(data)
+  first, errs = await_bootstrap(read, spec)
   M.trace("uploaded")
   arg = (first or ""):match("^ccchef%-bootstrap uploaded (.*)$")
   if not arg then
-    status = ch:close()
+    local status = ch:close()
     node_fail("bootstrap", "uploading the runner failed: "
-      .. (#errs > 0 and table.concat(errs, " ") or ("exit " .. status)))
+      .. (#errs > 0 and table.concat(errs, " ") or (not ok and tostring(werr)) or ("exit " .. status)))
   end
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   emit({ event = "bootstrap", action = "uploaded", path = arg, bytes = #data, sha256 = spec.runner_sha,
@@ -282,7 +266,7 @@ local function converge(s, spec, deadline)
 end
 
 local function status(s, spec, deadline)
-  local st, out, errs = exec(s, status_script(spec), nil, deadline, "status")
+  local st, out, errs = exec(s, scripts.status(spec), nil, deadline, "status")
   for line in errs:gmatch("[^\n]+") do sudo_check(line, spec) end
   if st ~= 0 then node_fail("status", "cannot read last-run.json: " .. (errs ~= "" and errs or ("exit " .. st))) end
   -- What follows the marker: a login shell may print before it.
@@ -301,7 +285,11 @@ function M.node_main()
     io.stderr:write("ccchef __node: bad or missing CCCHEF_NODE_SPEC: " .. tostring(jerr) .. "\n")
     return 2
   end
-  local deadline = sys.now() + (spec.command_timeout or 3600)
+  -- The node stops its runner at spec.deadline (timeout(1), see
+  -- deadline_prefix); the controller waits a little longer for the last
+  -- events and the exit status, then gives up on the node.
+  spec.deadline = sys.now() + (spec.command_timeout or 3600)
+  local deadline = spec.deadline + scripts.CONTROLLER_MARGIN
   local ok, code = xpcall(function()
     local s, info = connect(spec)
     spec.login_user = info.user
@@ -315,6 +303,9 @@ function M.node_main()
     return debug.traceback(tostring(e), 2)
   end)
   if ok then return code end
+  -- Never wait for a node we gave up on (a blocking close would wait up to
+  -- --connect-timeout for an exit status).
+  if M.session then M.session:abort() end
   if getmetatable(code) == NodeError then
     emit({ event = "node_error", stage = code.stage, message = code.message })
     return 1

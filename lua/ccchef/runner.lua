@@ -176,6 +176,7 @@ function M.main(args)
     return 0
   end
 
+  require("ccchef.node_dirs").clean_stale()
   local dir, derr = M.private_dir()
   if not dir then
     emit_error(derr)

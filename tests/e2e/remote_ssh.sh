@@ -75,8 +75,8 @@ kill "$SSH_AGENT_PID"
 unset SSH_AUTH_SOCK SSH_AGENT_PID
 
 # --command-timeout: a node's run that takes too long is reported as timed
-# out; the other node converges. (The runner on the node finishes its
-# current command: sshd does not signal exec sessions.)
+# out; the other node converges. (e2e-remote_timeout checks that the
+# runner on the node is stopped and the time bounded.)
 start_node n2
 trust_node n2
 cat >"$T/k/slow.lua" <<'LUA'
@@ -95,9 +95,19 @@ assert_err "n1: error: the run timed out (--command-timeout)"
 check; printf '%s' "$OUT" | grep -qE "^n1 +timed out " || fail "n1 row"
 check; printf '%s' "$OUT" | grep -qE "^n2 +converged +1 +1 +0 " || fail "n2 row"
 assert_content "$T/nodes/n2/root/done" "done"
-# Wait for the node's runner to finish its sleep before the test ends.
-for i in $(seq 100); do pgrep -fx "sleep 2.71828" >/dev/null || break; sleep 0.1; done
 rm -f "$T/k/nodes.lua"
+
+# A node of another architecture (its uname says so): refused before any
+# upload; nothing cached.
+mkdir -p "$T/fakebin"
+printf '#!/bin/sh\necho aarch64\n' >"$T/fakebin/uname"
+chmod 755 "$T/fakebin/uname"
+NODE_ENV="PATH=$T/fakebin:/usr/local/bin:/usr/bin:/bin" start_node n3
+trust_node n3
+remote n3 site.lua
+assert_code 1 "other architecture"
+assert_err "n3: error: the node runs on aarch64; this runner is built for $(uname -m)"
+check; [ -z "$(ls -A "$T/nodes/n3/cache")" ] || fail "something was cached on n3: $(ls -A "$T/nodes/n3/cache")"
 
 # A node that accepts TCP but never speaks SSH: --connect-timeout ends it.
 silent=$(free_port)

@@ -7,7 +7,9 @@
 #   ssh_setup                 user key, ssh config, empty known_hosts
 #   start_node NAME [USER]    start sshd for NAME; sets PORT_NAME; adds
 #                             NAME to the ssh config (HostName, Port, User);
-#                             $NODE_ENV: more VAR=VALUE for its sessions
+#                             $NODE_ENV: more VAR=VALUE for its sessions;
+#                             $NODE_LISTEN: its address (default 127.0.0.1);
+#                             $NODE_LOGLEVEL: sshd's LogLevel (default ERROR)
 #   trust_node NAME           put NAME's host key into known_hosts
 SSHD=${SSHD:-/usr/sbin/sshd}
 [ -x "$SSHD" ] || { echo "sshd.sh: $SSHD missing (tools/install-deps test)" >&2; exit 1; }
@@ -43,7 +45,8 @@ start_node() {
 		run_sshd "$name" "$port" && break
 		[ "$attempt" = 5 ] && { echo "sshd for $name did not start: $(cat "$dir/sshd.log")" >&2; exit 1; }
 	done
-	printf 'Host %s\n  HostName 127.0.0.1\n  Port %s\n  User %s\n' "$name" "$port" "$user" >"$T/ssh/config.$name"
+	eval "ADDR_$name=${NODE_LISTEN:-127.0.0.1}"
+	printf 'Host %s\n  HostName %s\n  Port %s\n  User %s\n' "$name" "${NODE_LISTEN:-127.0.0.1}" "$port" "$user" >"$T/ssh/config.$name"
 	build_ssh_config
 }
 
@@ -71,7 +74,7 @@ write_sshd_config() {
 	local dir=$1 port=$2
 	cat >"$dir/sshd_config" <<EOF
 Port $port
-ListenAddress 127.0.0.1
+ListenAddress ${NODE_LISTEN:-127.0.0.1}
 HostKey $dir/host_ed25519
 PidFile $dir/sshd.pid
 AuthorizedKeysFile $T/ssh/authorized_keys
@@ -80,7 +83,7 @@ StrictModes no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
-LogLevel ERROR
+LogLevel ${NODE_LOGLEVEL:-ERROR}
 SetEnv CCCHEF_STATE_DIR=$dir/state CCCHEF_CACHE_DIR=$dir/cache ${NODE_ENV:-}
 EOF
 }
@@ -101,9 +104,9 @@ stop_node() {
 }
 
 trust_node() {
-	local port
-	eval "port=\$PORT_$1"
-	echo "[127.0.0.1]:$port $(cut -d' ' -f1-2 "$T/nodes/$1/host_ed25519.pub")" >>"$T/ssh/known_hosts"
+	local port addr
+	eval "port=\$PORT_$1 addr=\$ADDR_$1"
+	echo "[$addr]:$port $(cut -d' ' -f1-2 "$T/nodes/$1/host_ed25519.pub")" >>"$T/ssh/known_hosts"
 }
 
 # remote ARGS...: `ccchef remote` with the test's ssh config; sets OUT, ERR, CODE

@@ -66,13 +66,122 @@ test("refuses links pointing out", function()
 end)
 
 test("refuses writing through a link", function()
-  -- A link inside that is fine by itself, then a file "through" it: libarchive's
-  -- secure-symlinks check stops this even if the link's target were outside.
+  -- A link inside that is fine by itself, then a file "through" it: links
+  -- are created last, so the file lands in a real directory l and the link
+  -- then finds its name taken.
   local d = refused({
     { path = "l", type = "link", target = "." },
     { path = "l/x", type = "file", data = "x" },
-  }, "Cannot extract through symlink")
+  }, "given twice in the bundle")
   ok(not sys.lstat(d .. "/x"), "nothing written through the link")
+end)
+
+test("links are resolved, not counted: s -> . then s/s/s/../../..", function()
+  -- Lexically inside (three down, three up), but s is the directory
+  -- itself, so the target climbs three levels above it.
+  local d = refused({
+    { path = "s", type = "link", target = "." },
+    { path = "x", type = "link", target = "s/s/s/../../.." },
+  }, "resolves outside the bundle")
+  -- The same with a long chain, and with the links given in the other order.
+  refused({
+    { path = "esc", type = "link", target = string.rep("s/", 30) .. string.rep("../", 30) .. "etc" },
+    { path = "s", type = "link", target = "." },
+  }, "resolves outside the bundle")
+  -- A link through another link that leaves: a -> b/.., b -> ..
+  refused({
+    { path = "b", type = "link", target = ".." },
+    { path = "a", type = "link", target = "b/x" },
+  }, "symbolic link pointing outside")
+  refused({
+    { path = "d", type = "directory" },
+    { path = "d/up", type = "link", target = ".." },
+    { path = "a", type = "link", target = "d/up/d/up/d/up/../.." },
+  }, "resolves outside the bundle")
+end)
+
+test("links that loop are refused", function()
+  refused({
+    { path = "a", type = "link", target = "b" },
+    { path = "b", type = "link", target = "a" },
+  }, "loops")
+end)
+
+test("links to nothing are refused; chains inside are fine", function()
+  refused({ { path = "l", type = "link", target = "missing/../x" } }, "points to nothing in the bundle")
+  local path = tar_file({
+    { path = "d", type = "directory" },
+    { path = "d/f", type = "file", data = "f\n" },
+    { path = "s", type = "link", target = "." },
+    { path = "l1", type = "link", target = "s/s/d" },
+    { path = "l2", type = "link", target = "l1/f" },
+    { path = "d/back", type = "link", target = "../l2" },
+  })
+  local d = fresh_dir()
+  eq(archive.extract(path, d), 6)
+  eq(sys.read(d .. "/d/back"), "f\n")
+end)
+
+test("names given twice are refused, never replaced", function()
+  refused({
+    { path = "f", type = "file", data = "one" },
+    { path = "f", type = "file", data = "two" },
+  }, "given twice in the bundle")
+  refused({
+    { path = "f", type = "file", data = "one" },
+    { path = "f", type = "directory" },
+  }, "given twice in the bundle")
+end)
+
+test("a read-only directory in the bundle still gets its files", function()
+  local path = tar_file({
+    { path = "ro", type = "directory", mode = 365 --[[0555]] },
+    { path = "ro/f", type = "file", data = "x" },
+  })
+  local d = fresh_dir()
+  eq(archive.extract(path, d), 2)
+  eq(sys.read(d .. "/ro/f"), "x")
+  eq(sys.lstat(d .. "/ro").mode, 365)
+  sys.chmod(d .. "/ro", 493)
+end)
+
+test("crafted tars from python3's tarfile", function()
+  if not os.execute("command -v python3 >/dev/null") then return end
+  local py = base .. "/craft.py"
+  local f = assert(io.open(py, "w"))
+  f:write([[
+import io, sys, tarfile
+def tar(path, members):
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+        for name, kind, arg in members:
+            i = tarfile.TarInfo(name)
+            if kind == "file":
+                i.size = len(arg); t.addfile(i, io.BytesIO(arg))
+            elif kind == "sym":
+                i.type = tarfile.SYMTYPE; i.linkname = arg; t.addfile(i)
+            elif kind == "hard":
+                i.type = tarfile.LNKTYPE; i.linkname = arg; t.addfile(i)
+            elif kind == "dir":
+                i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
+d = sys.argv[1]
+tar(d + "/dotlink.tar", [("s", "sym", "."), ("x", "sym", "s/s/s/../../../etc"), ("x/passwd", "file", b"pwned")])
+tar(d + "/hardsym.tar", [("s", "sym", "/etc/passwd"), ("h", "hard", "s")])
+tar(d + "/dotslash.tar", [("./a", "dir", None), ("./a/./b", "file", b"b"), (".//c", "file", b"c")])
+]])
+  f:close()
+  assert(os.execute("python3 '" .. py .. "' '" .. base .. "'"))
+  local d = fresh_dir()
+  local got, err = archive.extract(base .. "/dotlink.tar", d)
+  eq(got, nil)
+  ok(err:find("refused", 1, true), err)
+  ok(not sys.lstat(base .. "/etc"), "nothing written above the directory")
+  got, err = archive.extract(base .. "/hardsym.tar", fresh_dir())
+  eq(got, nil)
+  ok(err:find("refused", 1, true), err)
+  d = fresh_dir()
+  eq(archive.extract(base .. "/dotslash.tar", d), 3)
+  eq(sys.read(d .. "/a/b"), "b")
+  eq(sys.read(d .. "/c"), "c")
 end)
 
 test("garbage is an error, not a crash", function()
