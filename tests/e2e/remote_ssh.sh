@@ -80,7 +80,7 @@ unset SSH_AUTH_SOCK SSH_AGENT_PID
 start_node n2
 trust_node n2
 cat >"$T/k/slow.lua" <<'LUA'
-if node.slow then execute "slow" { command = "sleep 2.71828" } end
+if node.slow then execute "slow" { command = "sleep 30" } end
 file(node.root .. "/done") { content = "done\n" }
 LUA
 cat >"$T/k/nodes.lua" <<LUA
@@ -89,7 +89,9 @@ return {
   n2 = { host = "n2", attributes = { root = "$T/nodes/n2/root" } },
 }
 LUA
-remote --command-timeout 1 n1,n2 slow.lua
+# A generous timeout: n2 (an upload and one file) must finish within it
+# even on a loaded machine; n1 sleeps far longer and is stopped.
+remote --command-timeout 6 n1,n2 slow.lua
 assert_code 1 "command timeout"
 assert_err "n1: error: the run timed out (--command-timeout)"
 check; printf '%s' "$OUT" | grep -qE "^n1 +timed out " || fail "n1 row"
