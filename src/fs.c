@@ -310,6 +310,8 @@ static int replace_file(const char *path, const void *data, size_t len, int src,
 	fd = -1;
 	if (r != 0)
 		goto fail;
+	/* Test-only: the moment a kill leaves a complete temporary behind. */
+	fs_test_hook("replace", path);
 	if (renameat(par.dirfd, tmp, par.dirfd, par.base) != 0) {
 		r = -errno;
 		goto fail;
@@ -400,8 +402,13 @@ int fs_read_all(const char *path, char **data, size_t *len)
 static int open_regular(struct fs_parent *par, const struct stat *want, struct stat *st)
 {
 	int fd = openat(par->dirfd, par->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		int r = -errno;
+		if (r == -ELOOP)
+			fs_set_detail("%s/%s is a symbolic link; not reading through it",
+				      strcmp(par->dir, "/") == 0 ? "" : par->dir, par->base);
+		return r;
+	}
 	if (fstat(fd, st) != 0) {
 		int r = -errno;
 		close(fd);
