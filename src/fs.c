@@ -511,23 +511,24 @@ int fs_lstat_content(const char *path, struct stat *st, const void *data, size_t
 	int r = fs_parent_open(path, &par);
 	if (r != 0)
 		return r;
-	if (fstatat(par.dirfd, par.base, st, AT_SYMLINK_NOFOLLOW) != 0) {
+	/* Open first, then fstat the descriptor: the information, the
+	 * comparison and the old bytes all come from one object (and the
+	 * no-op check costs what a plain lstat + open did). A link (ELOOP) or
+	 * anything that cannot be opened is described by fstatat instead. */
+	int fd = openat(par.dirfd, par.base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
 		r = -errno;
+		if (r != -ENOENT && r != -ENOTDIR && fstatat(par.dirfd, par.base, st, AT_SYMLINK_NOFOLLOW) == 0)
+			r = S_ISREG(st->st_mode) ? r : 0;
 		goto out;
+	}
+	if (fstat(fd, st) != 0) {
+		r = -errno;
+		goto close_out;
 	}
 	if (!S_ISREG(st->st_mode))
-		goto out;
+		goto close_out;
 	int want_old = old != NULL && (size_t)st->st_size <= old_max;
-	if ((size_t)st->st_size != len && !want_old)
-		goto out;
-	/* Compare (and read the old bytes from) the object just stat'ed, not
-	 * whatever the name holds a moment later. */
-	struct stat fst;
-	int fd = open_regular(&par, st, &fst);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
 	if (want_old) {
 		r = read_fd_all(fd, (size_t)st->st_size, old_max, old, old_len);
 		if (r == 0) {
@@ -538,11 +539,12 @@ int fs_lstat_content(const char *path, struct stat *st, const void *data, size_t
 				*old_len = 0;
 			}
 		}
-	} else {
+	} else if ((size_t)st->st_size == len) {
 		r = compare_fd(fd, data, len);
 		*same = r == 1;
 		r = r < 0 ? r : 0;
 	}
+close_out:
 	close(fd);
 out:
 	fs_parent_release(&par);

@@ -14,11 +14,17 @@
  * own is refused with a message naming it.
  *
  * Resolved parent directories are cached for the run (a converge touches a
- * few directories many times): an entry is used only while the path still
- * leads to that same directory (one stat, compared by device and inode), so
- * a cache hit gives exactly what a fresh walk would, or a walk is made.
+ * few directories many times). Holding the descriptor of the directory that
+ * was checked is the point of the design: whatever happens to the path
+ * afterwards, what we act in is that directory. The cache is dropped
+ * whenever the path-to-directory mapping may have changed by our hand: our
+ * own renames, removals and link changes (fs.c) and any child process we
+ * start (a command may rm -rf or mv a directory; pthread_atfork sees every
+ * fork, libuv's spawn included), so later resources see what a fresh walk
+ * would see.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,9 +62,10 @@ static int get_root(void)
 	return root_fd;
 }
 
-static void drop(int fd)
+/* Close a descriptor the walk opened (not "/" nor the one it started from). */
+static void drop(int fd, int keep)
 {
-	if (fd >= 0 && fd != root_fd)
+	if (fd >= 0 && fd != root_fd && fd != keep)
 		close(fd);
 }
 
@@ -81,21 +88,22 @@ static int dir_stat(int fd, struct stat *st)
 	return fd == AT_FDCWD ? stat(".", st) : fstat(fd, st);
 }
 
-/* Walk path to a directory descriptor. The last component is followed (when
- * a trusted link) only with follow_last. orig names the path in messages. */
-static int walk(const char *path, int follow_last, const char *orig, int *out)
+/* Walk path, relative to the directory start (shown as start_seen), to a
+ * directory descriptor; start itself is never closed. The last component is
+ * followed (when a trusted link) only with follow_last. orig names the path
+ * in messages. */
+static int walk_from(int start, const char *start_seen, const char *path, int follow_last,
+		     const char *orig, int *out)
 {
 	char rest[8192], comp[256], seen[4096];
-	size_t seen_len = 0;
 	int links = 0, r;
 	*out = -1;
-	seen[0] = '\0';
-	if (strlen(path) >= sizeof rest)
+	if (strlen(path) >= sizeof rest || strlen(start_seen) >= sizeof seen)
 		return -ENAMETOOLONG;
 	strcpy(rest, path);
-	int fd = path[0] == '/' ? get_root() : open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	strcpy(seen, strcmp(start_seen, "/") == 0 ? "" : start_seen);
+	size_t seen_len = strlen(seen);
+	int fd = start;
 	char *p = rest;
 	for (;;) {
 		while (*p == '/')
@@ -120,7 +128,7 @@ static int walk(const char *path, int follow_last, const char *orig, int *out)
 			seen_len += (size_t)snprintf(seen + seen_len, sizeof seen - seen_len, "/%s", comp);
 		int nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd >= 0) {
-			drop(fd);
+			drop(fd, start);
 			fd = nfd;
 			continue;
 		}
@@ -175,7 +183,7 @@ static int walk(const char *path, int follow_last, const char *orig, int *out)
 		strcpy(rest, next);
 		p = rest;
 		if (target[0] == '/') {
-			drop(fd);
+			drop(fd, start);
 			fd = get_root();
 			seen_len = 0;
 			seen[0] = '\0';
@@ -186,15 +194,29 @@ static int walk(const char *path, int follow_last, const char *orig, int *out)
 			seen[seen_len] = '\0';
 		}
 	}
-	if (fd == root_fd) {
-		fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == root_fd || fd == start) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
 	}
 	*out = fd;
 	return 0;
 fail:
-	drop(fd);
+	drop(fd, start);
+	return r;
+}
+
+static int walk(const char *path, int follow_last, const char *orig, int *out)
+{
+	if (path[0] == '/') {
+		int root = get_root();
+		return root < 0 ? -errno : walk_from(root, "", path, follow_last, orig, out);
+	}
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0)
+		return -errno;
+	int r = walk_from(cwd, ".", path, follow_last, orig, out);
+	close(cwd);
 	return r;
 }
 
@@ -206,9 +228,8 @@ fail:
 struct slot {
 	char *key;
 	int fd;
-	int busy;
-	dev_t dev;
-	ino_t ino;
+	int busy;   /* lent to a caller */
+	int stale;  /* flushed while lent: dropped when given back */
 };
 
 static struct slot cache[CACHE_SLOTS];
@@ -230,6 +251,7 @@ static void slot_clear(struct slot *s)
 	s->key = NULL;
 	s->fd = -1;
 	s->busy = 0;
+	s->stale = 0;
 }
 
 void fs_cache_flush(void)
@@ -238,23 +260,34 @@ void fs_cache_flush(void)
 		if (!cache[i].busy)
 			slot_clear(&cache[i]);
 		else
-			cache[i].dev = 0, cache[i].ino = 0; /* fails its next check */
+			cache[i].stale = 1;
 }
 
-/* A cached descriptor for dir if the path still leads to it, or -1. */
+static int cache_stale;
+
+/* In the parent, before any fork: the child may change any path. */
+static void cache_before_fork(void)
+{
+	cache_stale = 1;
+}
+
+/* A cached descriptor for dir, or -1. */
 static int cache_take(const char *dir, int *slot_out)
 {
+	static int registered;
+	if (!registered) {
+		registered = 1;
+		pthread_atfork(cache_before_fork, NULL, NULL);
+	}
+	if (cache_stale) {
+		cache_stale = 0;
+		fs_cache_flush();
+	}
 	unsigned h = hash(dir);
 	for (int k = 0; k < CACHE_PROBE; k++) {
 		struct slot *s = &cache[(h + (unsigned)k) % CACHE_SLOTS];
 		if (s->key == NULL || s->busy || strcmp(s->key, dir) != 0)
 			continue;
-		struct stat st;
-		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != s->dev ||
-		    st.st_ino != s->ino) {
-			slot_clear(s);
-			return -1;
-		}
 		s->busy = 1;
 		*slot_out = (int)(s - cache);
 		return s->fd;
@@ -264,11 +297,6 @@ static int cache_take(const char *dir, int *slot_out)
 
 static void cache_put(const char *dir, int fd)
 {
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		close(fd);
-		return;
-	}
 	unsigned h = hash(dir);
 	struct slot *victim = NULL;
 	for (int k = 0; k < CACHE_PROBE; k++) {
@@ -290,8 +318,6 @@ static void cache_put(const char *dir, int fd)
 	slot_clear(victim);
 	victim->key = key;
 	victim->fd = fd;
-	victim->dev = st.st_dev;
-	victim->ino = st.st_ino;
 }
 
 /* ---- public ---- */
@@ -333,7 +359,28 @@ int fs_parent_open(const char *path, struct fs_parent *p)
 		p->slot = slot;
 		return 0;
 	}
-	int r = walk(p->dir, 1, path, &fd);
+	/* A miss: start from the nearest cached ancestor if there is one (the
+	 * first file of each of a hundred sibling directories costs one
+	 * openat, not a walk from "/"). */
+	char anc[sizeof p->dir];
+	strcpy(anc, p->dir);
+	int r = 1;
+	for (int up = 0; up < 4 && r == 1; up++) {
+		char *sl = strrchr(anc, '/');
+		if (sl == NULL || sl == anc)
+			break;
+		*sl = '\0';
+		int aslot;
+		int afd = cache_take(anc, &aslot);
+		if (afd >= 0) {
+			r = walk_from(afd, anc, p->dir + (sl - anc), 1, path, &fd);
+			cache[aslot].busy = 0;
+			if (cache[aslot].stale)
+				slot_clear(&cache[aslot]);
+		}
+	}
+	if (r == 1)
+		r = walk(p->dir, 1, path, &fd);
 	if (r != 0)
 		return r;
 	p->dirfd = fd;
@@ -347,8 +394,8 @@ void fs_parent_release(struct fs_parent *p)
 	if (p->slot >= 0) {
 		struct slot *s = &cache[p->slot];
 		s->busy = 0;
-		if (s->dev == 0 && s->ino == 0)
-			slot_clear(s); /* flushed while lent */
+		if (s->stale)
+			slot_clear(s);
 	} else {
 		cache_put(p->dir, p->dirfd);
 	}
