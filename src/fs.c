@@ -232,6 +232,8 @@ int fs_inflight_start(const char *record, int why_run)
 	if (strlen(record) >= sizeof inflight_record)
 		return -ENAMETOOLONG;
 	inflight_done();
+	while (noted_len > 0)
+		free(noted[--noted_len]);
 	strcpy(inflight_record, record);
 	inflight_on = !why_run;
 	if (!registered && atexit(inflight_done) == 0)

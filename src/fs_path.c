@@ -353,7 +353,8 @@ int fs_parent_open(const char *path, struct fs_parent *p)
 	else
 		*slash = '\0';
 	int slot = -1;
-	int fd = cache_take(p->dir, &slot);
+	/* Only absolute paths are cached: "." would change with the cwd. */
+	int fd = p->dir[0] == '/' ? cache_take(p->dir, &slot) : -1;
 	if (fd >= 0) {
 		p->dirfd = fd;
 		p->slot = slot;
@@ -396,8 +397,10 @@ void fs_parent_release(struct fs_parent *p)
 		s->busy = 0;
 		if (s->stale)
 			slot_clear(s);
-	} else {
+	} else if (p->dir[0] == '/') {
 		cache_put(p->dir, p->dirfd);
+	} else {
+		close(p->dirfd);
 	}
 	p->dirfd = -1;
 }
