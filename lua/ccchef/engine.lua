@@ -181,10 +181,12 @@ end
 
 -- The context units receive: what they may need from the run, nothing more.
 -- Whether the reporter shows content diffs (file units skip computing one
--- nobody will see): why-run, JSON (no level), or a human -l info or more.
+-- nobody will see): why-run, JSON (it emits whole events: r.emit), any
+-- other reporter, or a human one at -l info or more.
 local function shows_diff(o)
-  local level = o.reporter and o.reporter.level
-  return o.why_run or level == nil or level >= 3
+  local r = o.reporter
+  if o.why_run or not r or r.emit or r.level == nil then return true end
+  return r.level >= 3
 end
 
 local function make_ctx(run)
