@@ -124,6 +124,23 @@ static int walk_from(int start, const char *start_seen, const char *path, int fo
 		int last = *q == '\0';
 		if (strcmp(comp, ".") == 0)
 			continue;
+		if (strcmp(comp, "..") == 0) {
+			/* ".." leads to wherever the directory is now: only from a
+			 * directory nobody else can move (systemd's CHASE_SAFE
+			 * reasons the same way). */
+			struct stat cur;
+			if (dir_stat(fd, &cur) != 0) {
+				r = -errno;
+				goto fail;
+			}
+			if (!owned_by_us(cur.st_uid) || (cur.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+				fs_set_detail("%s: refusing '..' after %s (a directory owned by uid %lu, mode "
+					      "%04o, that others can move)", orig, *seen ? seen : "/",
+					      (unsigned long)cur.st_uid, (unsigned)(cur.st_mode & 07777));
+				r = -ELOOP;
+				goto fail;
+			}
+		}
 		if (seen_len + n + 2 < sizeof seen)
 			seen_len += (size_t)snprintf(seen + seen_len, sizeof seen - seen_len, "/%s", comp);
 		int nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -201,6 +201,12 @@ static void test_parent_links(void)
 	ASSERT_INT_EQ(fs_dir_open(p, 0, &fd), -ELOOP);
 	ASSERT_INT_EQ(fs_dir_open(p, 1, &fd), 0);
 	close(fd);
+	/* ".." out of a directory others can change: refused. */
+	path_in(p, sizeof p, "open/../real/g");
+	ASSERT_INT_EQ(fs_write_atomic(p, "no", 2, 0644, FS_KEEP_UID, FS_KEEP_GID, 0), -ELOOP);
+	ASSERT_STR_CONTAINS(fs_error_detail(), "refusing '..'");
+	path_in(p, sizeof p, "real/../real/g");
+	ASSERT_INT_EQ(fs_write_atomic(p, "ok", 2, 0644, FS_KEEP_UID, FS_KEEP_GID, 0), 0);
 	/* A file in a parent position. */
 	put("plain", "x");
 	path_in(p, sizeof p, "plain/f");
