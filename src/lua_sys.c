@@ -199,32 +199,6 @@ static int l_read(lua_State *L)
 	return 1;
 }
 
-/* read_safe(path [, max [, dev, ino]]) -> content | nil, msg, errno
- * A managed regular file: never through an untrusted link, not a link
- * itself, at most max bytes (EFBIG beyond), and with dev/ino the object
- * that was checked (ESTALE otherwise). */
-static int l_read_safe(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	lua_Integer max = luaL_optinteger(L, 2, LUA_MAXINTEGER);
-	struct stat want, *wp = NULL;
-	if (!lua_isnoneornil(L, 3)) {
-		want.st_dev = (dev_t)luaL_checkinteger(L, 3);
-		want.st_ino = (ino_t)luaL_checkinteger(L, 4);
-		wp = &want;
-	}
-	char *data;
-	size_t len;
-	int r = fs_read_safe(path, max < 0 ? 0 : (size_t)max, wp, &data, &len);
-	if (r == -EINVAL)
-		return fail(L, path, EINVAL); /* "not a regular file" */
-	if (r != 0)
-		return fail_fs(L, path, r);
-	lua_pushlstring(L, data, len);
-	free(data);
-	return 1;
-}
-
 static mode_t opt_mode(lua_State *L, int i)
 {
 	return lua_isnoneornil(L, i) ? FS_KEEP_MODE : (mode_t)luaL_checkinteger(L, i);
@@ -612,7 +586,6 @@ int luaopen_ccchef_sys(lua_State *L)
 		{"dirstat", l_dirstat},
 		{"same_file", l_same_file},
 		{"read", l_read},
-		{"read_safe", l_read_safe},
 		{"write", l_write},
 		{"copy", l_copy},
 		{"mkdir", l_mkdir},

@@ -113,6 +113,15 @@ hook_apply apply "$WWW/app.conf" "rm -f $WWW/app.conf && ln -s $OUTSIDE/secret $
 assert_code 1 "mode correction on a swapped link"
 assert_out "is a symbolic link"
 assert_outside_intact "2 chmod through a swapped link"
+# The same for a directory's mode.
+fresh_www
+as_attacker mkdir -m 755 "$WWW/sub"
+cat >"$T/dmode.lua" <<EOF
+directory "$WWW/sub" { mode = "0700", owner = "root" }
+EOF
+hook_apply apply "$WWW/sub" "mv $WWW/sub $WWW/old && ln -s $OUTSIDE/dir $WWW/sub" "$T/dmode.lua"
+assert_code 1 "directory mode on a swapped link"
+assert_outside_intact "2 directory chmod through a swapped link"
 # Without the swap the same correction works, on the file itself.
 fresh_www
 printf 'conf\n' >"$WWW/app.conf"
