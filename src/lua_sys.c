@@ -103,12 +103,16 @@ static int l_lstat(lua_State *L)
 				 old_max < 0 ? 0 : (size_t)old_max, old_max < 0 ? NULL : &old, &old_len);
 	if (r != 0)
 		return fail_fs(L, path, r);
+	if (old != NULL) {
+		/* Into Lua before anything else can raise: nothing to leak. */
+		lua_pushlstring(L, old, old_len);
+		free(old);
+	}
 	push_stat(L, &st);
 	lua_pushboolean(L, same);
 	lua_setfield(L, -2, "same");
 	if (old != NULL) {
-		lua_pushlstring(L, old, old_len);
-		free(old);
+		lua_rotate(L, -2, 1); /* info, old */
 		lua_setfield(L, -2, "old");
 	}
 	return 1;

@@ -74,7 +74,6 @@ function M.apply(p, cur, action, changes, ctx)
     end
     local ok, err = sys.mkdir(p.path, p.mode or 493 --[[0755]])
     if not ok then errors.converge(err) end
-    local err
     cur, err = sys.lstat(p.path)
     if not cur then errors.converge(err) end
   end
