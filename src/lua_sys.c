@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -26,6 +27,21 @@ static int fail(lua_State *L, const char *what, int err)
 	return 3;
 }
 
+/* fail() for the fs_* functions (r = -errno): a refusal carries its own
+ * message naming the path and why (the link, the owner...). */
+static int fail_fs(lua_State *L, const char *what, int r)
+{
+	const char *d = fs_error_detail();
+	if (*d && (r == -ELOOP || r == -ESTALE || r == -EMLINK || r == -ENOTDIR)) {
+		luaL_pushfail(L);
+		lua_pushstring(L, d);
+		lua_pushinteger(L, -r);
+		fs_set_detail("%s", "");
+		return 3;
+	}
+	return fail(L, what, -r);
+}
+
 static const char *file_type(mode_t m)
 {
 	if (S_ISREG(m))
@@ -39,7 +55,7 @@ static const char *file_type(mode_t m)
 
 static void push_stat(lua_State *L, const struct stat *st)
 {
-	lua_createtable(L, 0, 8);
+	lua_createtable(L, 0, 10);
 	lua_pushstring(L, file_type(st->st_mode));
 	lua_setfield(L, -2, "type");
 	lua_pushinteger(L, st->st_mode & 07777);
@@ -52,27 +68,96 @@ static void push_stat(lua_State *L, const struct stat *st)
 	lua_setfield(L, -2, "size");
 	lua_pushinteger(L, st->st_mtim.tv_sec);
 	lua_setfield(L, -2, "mtime");
+	/* Identity, so a later call can insist on the object that was checked. */
+	lua_pushinteger(L, (lua_Integer)st->st_dev);
+	lua_setfield(L, -2, "dev");
+	lua_pushinteger(L, (lua_Integer)st->st_ino);
+	lua_setfield(L, -2, "ino");
+	lua_pushinteger(L, (lua_Integer)st->st_nlink);
+	lua_setfield(L, -2, "nlink");
 }
 
-/* lstat(path [, content]) -> info | nil, msg, errno
- * With content, info.same tells whether the file holds exactly that: the
- * no-op check of a file resource in one call. */
+/* lstat(path [, content [, old_max]]) -> info | nil, msg, errno
+ * Safe resolution, last component not followed. With content, info.same
+ * tells whether the file holds exactly that: the no-op check of a file
+ * resource in one call. With old_max, a different file's old content (for
+ * a diff) comes back as info.old when at most old_max bytes, read from the
+ * very object compared. */
 static int l_lstat(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	struct stat st;
-	if (lstat(path, &st) != 0)
-		return fail(L, path, errno);
-	push_stat(L, &st);
-	if (lua_type(L, 2) == LUA_TSTRING) {
-		size_t len;
-		const char *content = lua_tolstring(L, 2, &len);
-		int same = fs_same_content(path, &st, content, len);
-		if (same < 0)
-			return fail(L, path, -same);
-		lua_pushboolean(L, same);
-		lua_setfield(L, -2, "same");
+	if (lua_type(L, 2) != LUA_TSTRING) {
+		int r = fs_lstat(path, &st);
+		if (r != 0)
+			return fail_fs(L, path, r);
+		push_stat(L, &st);
+		return 1;
 	}
+	size_t len, old_len;
+	const char *content = lua_tolstring(L, 2, &len);
+	lua_Integer old_max = luaL_optinteger(L, 3, -1);
+	char *old = NULL;
+	int same;
+	int r = fs_lstat_content(path, &st, content, len, &same,
+				 old_max < 0 ? 0 : (size_t)old_max, old_max < 0 ? NULL : &old, &old_len);
+	if (r != 0)
+		return fail_fs(L, path, r);
+	if (old != NULL) {
+		/* Into Lua before anything else can raise: nothing to leak. */
+		lua_pushlstring(L, old, old_len);
+		free(old);
+	}
+	push_stat(L, &st);
+	lua_pushboolean(L, same);
+	lua_setfield(L, -2, "same");
+	if (old != NULL) {
+		lua_rotate(L, -2, 1); /* info, old */
+		lua_setfield(L, -2, "old");
+	}
+	return 1;
+}
+
+/* Open a source file (an input: followed like a recipe) for the streaming
+ * functions; the descriptor is a userdata closed by __gc/__close, so a
+ * raise between open and close leaks nothing. */
+static int *open_source(lua_State *L, const char *src)
+{
+	int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
+	*fd = -1;
+	luaL_setmetatable(L, "ccchef.sys.fd");
+	*fd = open(src, O_RDONLY | O_CLOEXEC);
+	return fd;
+}
+
+static int fd_gc(lua_State *L)
+{
+	int *fd = luaL_checkudata(L, 1, "ccchef.sys.fd");
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+/* same_file(path, source) -> info (lstat of path, with .same) | nil, msg, errno
+ * Streams both: memory does not grow with the size. */
+static int l_same_file(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	const char *src = luaL_checkstring(L, 2);
+	int *fd = open_source(L, src);
+	if (*fd < 0)
+		return fail(L, src, errno);
+	struct stat st;
+	int same;
+	int r = fs_lstat_same_fd(path, &st, *fd, &same);
+	close(*fd);
+	*fd = -1;
+	if (r != 0)
+		return fail_fs(L, path, r);
+	push_stat(L, &st);
+	lua_pushboolean(L, same);
+	lua_setfield(L, -2, "same");
 	return 1;
 }
 
@@ -86,6 +171,25 @@ static int l_stat(lua_State *L)
 	return 1;
 }
 
+/* dirstat(path) -> info of the directory path leads to (trusted links
+ * followed, as in a parent) | nil, msg, errno */
+static int l_dirstat(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int fd;
+	int r = fs_dir_open(path, 1, &fd);
+	if (r != 0)
+		return fail_fs(L, path, r);
+	struct stat st;
+	r = fstat(fd, &st) == 0 ? 0 : errno;
+	close(fd);
+	if (r != 0)
+		return fail(L, path, r);
+	push_stat(L, &st);
+	return 1;
+}
+
+/* read(path): inputs (recipes, templates, sources); links are followed. */
 static int l_read(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -99,27 +203,79 @@ static int l_read(lua_State *L)
 	return 1;
 }
 
+static mode_t opt_mode(lua_State *L, int i)
+{
+	return lua_isnoneornil(L, i) ? FS_KEEP_MODE : (mode_t)luaL_checkinteger(L, i);
+}
+
+static uid_t opt_uid(lua_State *L, int i)
+{
+	return lua_isnoneornil(L, i) ? FS_KEEP_UID : (uid_t)luaL_checkinteger(L, i);
+}
+
+static gid_t opt_gid(lua_State *L, int i)
+{
+	return lua_isnoneornil(L, i) ? FS_KEEP_GID : (gid_t)luaL_checkinteger(L, i);
+}
+
 /* write(path, content, mode|nil, uid|nil, gid|nil, fsync) -> true | nil, msg */
 static int l_write(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	size_t len;
 	const char *content = luaL_checklstring(L, 2, &len);
-	mode_t mode = lua_isnoneornil(L, 3) ? FS_KEEP_MODE : (mode_t)luaL_checkinteger(L, 3);
-	uid_t uid = lua_isnoneornil(L, 4) ? FS_KEEP_UID : (uid_t)luaL_checkinteger(L, 4);
-	gid_t gid = lua_isnoneornil(L, 5) ? FS_KEEP_GID : (gid_t)luaL_checkinteger(L, 5);
 	int flags = lua_toboolean(L, 6) ? FS_FSYNC : 0;
-	int r = fs_write_atomic(path, content, len, mode, uid, gid, flags);
+	int r = fs_write_atomic(path, content, len, opt_mode(L, 3), opt_uid(L, 4), opt_gid(L, 5), flags);
 	if (r != 0)
-		return fail(L, path, -r);
+		return fail_fs(L, path, r);
 	lua_pushboolean(L, 1);
 	return 1;
 }
 
-static int result(lua_State *L, int ok, const char *path)
+/* copy(path, source, mode|nil, uid|nil, gid|nil, fsync [, safe [, dev, ino]]):
+ * write's streaming sibling, the content read from the file source. An
+ * input source is followed like a recipe; with safe, source is a managed
+ * file (a backup's original): opened the safe way, a regular file, and
+ * with dev/ino the object that was checked. */
+static int l_copy(lua_State *L)
 {
-	if (!ok)
-		return fail(L, path, errno);
+	const char *path = luaL_checkstring(L, 1);
+	const char *src = luaL_checkstring(L, 2);
+	int flags = lua_toboolean(L, 6) ? FS_FSYNC : 0;
+	mode_t mode = opt_mode(L, 3);
+	uid_t uid = opt_uid(L, 4);
+	gid_t gid = opt_gid(L, 5);
+	int safe = lua_toboolean(L, 7);
+	struct stat want, *wp = NULL;
+	if (safe && !lua_isnoneornil(L, 8)) {
+		want.st_dev = (dev_t)luaL_checkinteger(L, 8);
+		want.st_ino = (ino_t)luaL_checkinteger(L, 9);
+		wp = &want;
+	}
+	int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
+	*fd = -1;
+	luaL_setmetatable(L, "ccchef.sys.fd");
+	if (safe) {
+		int r = fs_open_safe(src, wp);
+		if (r < 0)
+			return r == -EINVAL ? fail(L, src, EINVAL) : fail_fs(L, src, r);
+		*fd = r;
+	} else if ((*fd = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+		return fail(L, src, errno);
+	}
+	int r = fs_copy_atomic(path, *fd, mode, uid, gid, flags);
+	close(*fd);
+	*fd = -1;
+	if (r != 0)
+		return fail_fs(L, path, r);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int result(lua_State *L, int r, const char *path)
+{
+	if (r != 0)
+		return fail_fs(L, path, r);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -127,54 +283,87 @@ static int result(lua_State *L, int ok, const char *path)
 static int l_mkdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	mode_t mode = (mode_t)luaL_optinteger(L, 2, 0755);
-	if (mkdir(path, mode) != 0)
-		return fail(L, path, errno);
-	/* mkdir applies the umask; the resource asked for exactly this mode. */
-	return result(L, chmod(path, mode) == 0, path);
+	return result(L, fs_mkdir(path, (mode_t)luaL_optinteger(L, 2, 0755)), path);
 }
 
 static int l_rmdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	return result(L, rmdir(path) == 0, path);
+	return result(L, fs_rmdir(path), path);
 }
 
 static int l_unlink(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	return result(L, unlink(path) == 0, path);
+	return result(L, fs_unlink(path), path);
 }
 
+/* remove_tree(path): rm -rf by descriptors (a link is removed, never followed). */
+static int l_remove_tree(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	return result(L, fs_remove_tree(path), path);
+}
+
+/* chmod(path, mode): the path's own object; a link is refused. */
 static int l_chmod(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	return result(L, chmod(path, (mode_t)luaL_checkinteger(L, 2)) == 0, path);
+	mode_t mode = (mode_t)luaL_checkinteger(L, 2);
+	return result(L, fs_setattr(path, mode, FS_KEEP_UID, FS_KEEP_GID, NULL), path);
+}
+
+/* setattr(path, mode|nil, uid|nil, gid|nil [, dev, ino]): owner then mode
+ * on one descriptor of the object (the one load saw when dev/ino given). */
+static int l_setattr(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct stat want, *wp = NULL;
+	if (!lua_isnoneornil(L, 5)) {
+		want.st_dev = (dev_t)luaL_checkinteger(L, 5);
+		want.st_ino = (ino_t)luaL_checkinteger(L, 6);
+		wp = &want;
+	}
+	return result(L, fs_setattr(path, opt_mode(L, 2), opt_uid(L, 3), opt_gid(L, 4), wp), path);
+}
+
+static int l_touch(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	return result(L, fs_touch(path), path);
 }
 
 static int l_lchown(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	uid_t uid = lua_isnoneornil(L, 2) ? (uid_t)-1 : (uid_t)luaL_checkinteger(L, 2);
-	gid_t gid = lua_isnoneornil(L, 3) ? (gid_t)-1 : (gid_t)luaL_checkinteger(L, 3);
-	return result(L, lchown(path, uid, gid) == 0, path);
+	return result(L, fs_lchown(path, opt_uid(L, 2), opt_gid(L, 3)), path);
 }
 
 static int l_symlink(lua_State *L)
 {
 	const char *target = luaL_checkstring(L, 1);
 	const char *path = luaL_checkstring(L, 2);
-	return result(L, symlink(target, path) == 0, path);
+	return result(L, fs_symlink(target, path), path);
+}
+
+/* symlink_replace(target, path, uid|nil, gid|nil): create or replace the
+ * link atomically, through an unpredictable temporary name. */
+static int l_symlink_replace(lua_State *L)
+{
+	const char *target = luaL_checkstring(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	return result(L, fs_symlink_replace(target, path, opt_uid(L, 3), opt_gid(L, 4)), path);
 }
 
 static int l_readlink(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	char buf[4096];
-	ssize_t n = readlink(path, buf, sizeof buf);
-	if (n < 0)
-		return fail(L, path, errno);
-	lua_pushlstring(L, buf, (size_t)n);
+	size_t n;
+	int r = fs_readlink(path, buf, sizeof buf, &n);
+	if (r != 0)
+		return fail_fs(L, path, r);
+	lua_pushlstring(L, buf, n);
 	return 1;
 }
 
@@ -182,10 +371,11 @@ static int l_rename(lua_State *L)
 {
 	const char *from = luaL_checkstring(L, 1);
 	const char *to = luaL_checkstring(L, 2);
-	return result(L, rename(from, to) == 0, to);
+	return result(L, fs_rename(from, to), to);
 }
 
-/* listdir(path) -> { names... } without "." and "..", unsorted */
+/* listdir(path) -> { names... } without "." and "..", unsorted. Follows
+ * links: for inputs (kitchens); managed trees use scandir. */
 static int l_listdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -203,6 +393,45 @@ static int l_listdir(lua_State *L)
 	}
 	closedir(d);
 	return 1;
+}
+
+static int scan_entry(void *arg, const char *name, const struct stat *st)
+{
+	lua_State *L = arg;
+	push_stat(L, st);
+	lua_setfield(L, -2, name);
+	return 0;
+}
+
+/* scandir(path) -> { [name] = lstat info } | nil, msg, errno: a managed
+ * directory's entries as they are (a link is a link, never what it points
+ * to), read from the directory the safe walk reached. */
+static int l_scandir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lua_newtable(L);
+	int r = fs_scandir(path, scan_entry, L);
+	if (r != 0)
+		return fail_fs(L, path, r);
+	return 1;
+}
+
+/* inflight_start(record, why_run) -> removed | nil, msg, errno */
+static int l_inflight_start(lua_State *L)
+{
+	const char *record = luaL_checkstring(L, 1);
+	int r = fs_inflight_start(record, lua_toboolean(L, 2));
+	if (r < 0)
+		return fail_fs(L, record, r);
+	lua_pushinteger(L, r);
+	return 1;
+}
+
+/* test_hook(point, path): test-only, see fs_test_hook. */
+static int l_test_hook(lua_State *L)
+{
+	fs_test_hook(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
+	return 0;
 }
 
 /* user(name or uid) -> { name, uid, gid, home, shell, comment } | nil */
@@ -358,17 +587,27 @@ int luaopen_ccchef_sys(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{"lstat", l_lstat},
 		{"stat", l_stat},
+		{"dirstat", l_dirstat},
+		{"same_file", l_same_file},
 		{"read", l_read},
 		{"write", l_write},
+		{"copy", l_copy},
 		{"mkdir", l_mkdir},
 		{"rmdir", l_rmdir},
 		{"unlink", l_unlink},
+		{"remove_tree", l_remove_tree},
 		{"chmod", l_chmod},
+		{"setattr", l_setattr},
+		{"touch", l_touch},
 		{"lchown", l_lchown},
 		{"symlink", l_symlink},
+		{"symlink_replace", l_symlink_replace},
 		{"readlink", l_readlink},
 		{"rename", l_rename},
 		{"listdir", l_listdir},
+		{"scandir", l_scandir},
+		{"inflight_start", l_inflight_start},
+		{"test_hook", l_test_hook},
 		{"realpath", l_realpath},
 		{"user", l_user},
 		{"group", l_group},
@@ -381,6 +620,13 @@ int luaopen_ccchef_sys(lua_State *L)
 		{"lock", l_lock},
 		{NULL, NULL},
 	};
+	if (luaL_newmetatable(L, "ccchef.sys.fd")) {
+		lua_pushcfunction(L, fd_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushcfunction(L, fd_gc);
+		lua_setfield(L, -2, "__close");
+	}
+	lua_pop(L, 1);
 	luaL_newlib(L, fns);
 	return 1;
 }

@@ -7,12 +7,13 @@ local util = require("ccchef.util")
 local M = {}
 
 -- Returns the backup's path, nil when there was nothing to keep, or raises.
-function M.save(backup_dir, path, keep)
+-- cur (optional) is the lstat load made: the copy is then taken from that
+-- very file, or fails; it is always copied through the safe layer (never
+-- through a link, streamed whatever its size).
+function M.save(backup_dir, path, keep, cur)
   if keep <= 0 then return nil end
-  local st = sys.lstat(path)
+  local st = cur or sys.lstat(path)
   if not st or st.type ~= "file" then return nil end
-  local content, err = sys.read(path)
-  if not content then error(err, 0) end
   local dir = backup_dir .. util.dirname(path)
   local ok, merr = util.mkdir_p(sys, dir, 448 --[[0700]])
   if not ok then error("cannot create backup directory: " .. merr, 0) end
@@ -20,7 +21,7 @@ function M.save(backup_dir, path, keep)
   local stamp = os.date("!%Y%m%dT%H%M%S", math.floor(t)) .. string.format(".%06d", math.floor((t % 1) * 1e6))
   local base = util.basename(path)
   local dest = dir .. "/" .. base .. ".ccchef-" .. stamp
-  local wok, werr = sys.write(dest, content, 384 --[[0600]], nil, nil, false)
+  local wok, werr = sys.copy(dest, path, 384 --[[0600]], nil, nil, false, true, st.dev, st.ino)
   if not wok then error("cannot write backup: " .. werr, 0) end
   M.prune(dir, base, keep)
   return dest

@@ -180,10 +180,20 @@ end
 -- Converge
 
 -- The context units receive: what they may need from the run, nothing more.
+-- Whether the reporter shows content diffs (file units skip computing one
+-- nobody will see): why-run, JSON (it emits whole events: r.emit), any
+-- other reporter, or a human one at -l info or more.
+local function shows_diff(o)
+  local r = o.reporter
+  if o.why_run or not r or r.emit or r.level == nil then return true end
+  return r.level >= 3
+end
+
 local function make_ctx(run)
   local o = run.opts
   return {
     why_run = o.why_run,
+    show_diff = shows_diff(o),
     backup_dir = o.backup_dir,
     backups = o.backups,
     command_timeout = o.command_timeout,
@@ -474,6 +484,9 @@ function M.converge(run)
   if not locked then
     errors.converge(lerr)
   end
+  -- Temporaries a killed run left in the directories it was writing
+  -- (fs.c, docs/safety.md); from here on this run records its own.
+  sys.inflight_start(o.state_dir .. "/inflight", o.why_run)
   reporter:run_start({ node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, run_list = o.run_list })
   notify.replay_pending(run)

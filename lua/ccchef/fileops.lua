@@ -76,18 +76,18 @@ function M.plan_attributes(p, cur, ctx, changes)
   return changes
 end
 
--- Bring mode/owner of an existing path in line (after plan_attributes).
+-- Bring mode/owner of an existing path in line (after plan_attributes),
+-- on the object load saw (cur.dev/cur.ino): a link or another file swapped
+-- in since then gets nothing (sys.setattr refuses it).
 function M.apply_attributes(path, p, cur, ctx)
   local uid, gid = M.uid(ctx, p.owner), M.gid(ctx, p.group)
-  if (uid and cur.uid ~= uid) or (gid and cur.gid ~= gid) then
-    local ok, err = sys.lchown(path, uid, gid)
-    if not ok then errors.converge(err) end
-  end
-  -- After chown: chown may clear setuid/setgid bits.
-  if p.mode and (cur.mode ~= p.mode or uid or gid) then
-    local ok, err = sys.chmod(path, p.mode)
-    if not ok then errors.converge(err) end
-  end
+  local chown = (uid and cur.uid ~= uid) or (gid and cur.gid ~= gid)
+  -- chmod after chown, also when only the owner changed: chown may clear
+  -- setuid/setgid bits.
+  local mode = p.mode and (cur.mode ~= p.mode or uid or gid) and p.mode or nil
+  if not chown and not mode then return end
+  local ok, err = sys.setattr(path, mode, chown and uid or nil, chown and gid or nil, cur.dev, cur.ino)
+  if not ok then errors.converge(err) end
 end
 
 -- Why-run creates nothing, so a resource after `directory "/srv/app"` would
@@ -106,31 +106,74 @@ function M.planned_directory(ctx, path)
 end
 
 -- ctx is optional: with it, a parent a why-run plans to create counts.
+-- The parent is resolved the safe way: an untrusted link on the way is an
+-- error naming it (docs/safety.md).
 function M.require_parent(path, ctx)
   local parent = util.dirname(path)
-  local st = sys.stat(parent)
+  local st, err, errno = sys.dirstat(parent)
   if not st and M.planned_directory(ctx, parent) then return end
-  if not st then
+  if st then return end
+  if errno == 2 --[[ENOENT]] then
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent),
       { assumable = true })
-  elseif st.type ~= "directory" then
+  elseif errno == 20 --[[ENOTDIR]] then
     errors.converge(string.format("parent %s is not a directory", parent))
   end
+  errors.converge(err)
 end
 
--- Current state of a path that should hold `want` (or nil: content not managed).
-function M.load_file(path, want)
-  local cur, err, errno = sys.lstat(path, want)
+-- Diffs are computed only when the reporter shows them (ctx.show_diff,
+-- set by the engine: why-run, -l info or JSON), and only for inputs up to
+-- DIFF_MAX bytes a side; beyond, the diff is a one-line note.
+M.DIFF_MAX = 256 * 1024
+
+local function shows_diff(p, ctx)
+  return not p.sensitive and (ctx == nil or ctx.show_diff ~= false)
+end
+
+local function omitted(n)
+  return string.format("(diff omitted: %d bytes)\n", n)
+end
+
+-- Current state of a path that should hold `want` (or nil: content not
+-- managed). Never follows a link at path; a link in a parent is followed
+-- only when trusted. With p and ctx, the old content a diff needs comes
+-- from the same object the comparison read (cur.old).
+function M.load_file(path, want, p, ctx)
+  local cur, err, errno
+  if want ~= nil and p and shows_diff(p, ctx) then
+    cur, err, errno = sys.lstat(path, want, M.DIFF_MAX)
+  else
+    cur, err, errno = sys.lstat(path, want)
+  end
   if not cur then
     if errno == 2 --[[ENOENT]] or errno == 20 --[[ENOTDIR]] then return { exists = false } end
     errors.converge(err)
   end
+  sys.test_hook("loaded", path)
   cur.exists = true
   return cur
 end
 
--- Plan for a file that should exist with content `want` (nil: any content).
--- Returns changes, diff.
+-- load_file for a file that should be a copy of the (large) file src:
+-- compared by streaming both, memory independent of the size.
+function M.load_copy(path, src)
+  local cur, err, errno = sys.same_file(path, src)
+  if not cur then
+    if errno == 2 --[[ENOENT]] or errno == 20 --[[ENOTDIR]] then
+      if sys.stat(src) then return { exists = false } end
+      errors.converge("cannot read source: " .. err)
+    end
+    errors.converge(err)
+  end
+  sys.test_hook("loaded", path)
+  cur.exists = true
+  return cur
+end
+
+-- Plan for a file that should exist with content `want` (nil: any content;
+-- p.source_file instead: a large source compared and copied by streaming,
+-- cur.same from load). Returns changes, diff.
 function M.plan_content(p, cur, want, action, ctx)
   local changes = {}
   if action == "delete" then
@@ -142,11 +185,17 @@ function M.plan_content(p, cur, want, action, ctx)
     end
     return changes
   end
+  local show = shows_diff(p, ctx)
   if not cur.exists then
     M.require_parent(p.path, ctx)
     changes[1] = "create"
     if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
-    local d = want and not p.sensitive and diff.unified("", want, "/dev/null", p.path) or nil
+    local d
+    if show and want then
+      d = #want > M.DIFF_MAX and omitted(#want) or diff.unified("", want, "/dev/null", p.path)
+    elseif show and p.source_file then
+      d = omitted(p.source_size)
+    end
     return changes, d
   end
   if cur.type == "directory" then
@@ -158,11 +207,14 @@ function M.plan_content(p, cur, want, action, ctx)
   end
   if action == "create_if_missing" then return changes end
   local d
-  if want and not cur.same then
+  if (want or p.source_file) and not cur.same then
     changes[#changes + 1] = "content"
-    if not p.sensitive then
-      local old = sys.read(p.path) or ""
-      d = diff.unified(old, want, p.path, p.path .. " (wanted)")
+    if show then
+      if cur.old and want and #want <= M.DIFF_MAX then
+        d = diff.unified(cur.old, want, p.path, p.path .. " (wanted)")
+      else
+        d = omitted(math.max(cur.size, want and #want or p.source_size or 0))
+      end
     end
   end
   M.plan_attributes(p, cur, ctx, changes)
@@ -177,24 +229,35 @@ end
 
 -- Carry out a plan from plan_content. Returns { backup = path }.
 function M.apply_content(p, cur, want, action, changes, ctx)
+  sys.test_hook("apply", p.path)
   local info = {}
   if action == "delete" then
-    info.backup = backup.save(ctx.backup_dir, p.path, M.backup_keep(p, ctx))
+    info.backup = backup.save(ctx.backup_dir, p.path, M.backup_keep(p, ctx), cur)
     local ok, err = sys.unlink(p.path)
     if not ok then errors.converge(err) end
     return info
   end
-  local needs_write = not cur.exists or (want and not cur.same) or action == "touch"
-  if needs_write then
-    if cur.exists then
-      info.backup = (want and not cur.same) and backup.save(ctx.backup_dir, p.path, M.backup_keep(p, ctx)) or nil
+  local content_changes = cur.exists and (want or p.source_file) and not cur.same
+  if not cur.exists or content_changes then
+    if content_changes then
+      info.backup = backup.save(ctx.backup_dir, p.path, M.backup_keep(p, ctx), cur)
     end
-    local content = want
-    if content == nil then content = cur.exists and (sys.read(p.path) or "") or "" end
-    local ok, err = sys.write(p.path, content, p.mode, M.uid(ctx, p.owner), M.gid(ctx, p.group), true)
+    local ok, err
+    local mode, uid, gid = p.mode, M.uid(ctx, p.owner), M.gid(ctx, p.group)
+    if want == nil and p.source_file then
+      ok, err = sys.copy(p.path, p.source_file, mode, uid, gid, true)
+    else
+      -- A file without content is created empty; an existing one is never
+      -- read and rewritten (touch only sets its times, below).
+      ok, err = sys.write(p.path, want or "", mode, uid, gid, true)
+    end
     if not ok then errors.converge(err) end
-  else
-    M.apply_attributes(p.path, p, cur, ctx)
+    return info
+  end
+  M.apply_attributes(p.path, p, cur, ctx)
+  if action == "touch" then
+    local ok, err = sys.touch(p.path)
+    if not ok then errors.converge(err) end
   end
   return info
 end
@@ -209,17 +272,12 @@ function M.apply_want(p, cur, action, changes, ctx)
   return M.apply_content(p, cur, p.want, action, changes, ctx)
 end
 
--- rm -rf for directory and remote_directory deletes; raises on failure.
+-- rm -rf for directory and remote_directory deletes, by descriptors in C
+-- (a link is removed, never followed, also one swapped in mid-walk);
+-- raises on failure.
 function M.remove_tree(path)
-  local st = sys.lstat(path)
-  if st and st.type == "directory" then
-    for _, name in ipairs(sys.listdir(path) or {}) do M.remove_tree(path .. "/" .. name) end
-    local ok, err = sys.rmdir(path)
-    if not ok then errors.converge(err) end
-  elseif st then
-    local ok, err = sys.unlink(path)
-    if not ok then errors.converge(err) end
-  end
+  local ok, err = sys.remove_tree(path)
+  if not ok then errors.converge(err) end
 end
 
 return M

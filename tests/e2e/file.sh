@@ -62,6 +62,41 @@ LUA
 apply "$T/s.lua"
 assert_content "$T/copy" "shipped"
 
+# A large source (over 256 KiB) is compared and copied by streaming; its
+# diff is a note, also in JSON; a change is backed up and converges once.
+head -c 600000 /dev/urandom >"$T/files/big.bin"
+cat >"$T/big.lua" <<LUA
+file "$T/big" { source = "big.bin" }
+LUA
+apply "$T/big.lua" -l info
+assert_code 0 "large source"
+assert_out "(diff omitted: 600000 bytes)"
+check; cmp -s "$T/files/big.bin" "$T/big" || fail "large source: copy differs"
+apply "$T/big.lua"
+assert_summary 0 0
+printf 'X' | dd of="$T/big" bs=1 seek=300000 conv=notrunc 2>/dev/null
+apply "$T/big.lua" --format json
+assert_out '"diff":"(diff omitted: 600000 bytes)\n"'
+check; cmp -s "$T/files/big.bin" "$T/big" || fail "large source: repair differs"
+apply "$T/big.lua"
+assert_summary 0 0
+
+# touch: an existing file keeps its content and inode, only its time moves;
+# a missing one is created empty.
+printf 'kept\n' >"$T/t1"
+touch -d 2001-01-01 "$T/t1"
+INO=$(stat -c %i "$T/t1")
+cat >"$T/touch.lua" <<LUA
+file "$T/t1" { action = "touch" }
+file "$T/t2" { action = "touch" }
+LUA
+apply "$T/touch.lua"
+assert_code 0 "touch"
+assert_content "$T/t1" "kept"
+assert_eq "$(stat -c %i "$T/t1")" "$INO" "touch keeps the inode"
+check; [ "$(stat -c %Y "$T/t1")" -gt "$(date -d 2020-01-01 +%s)" ] || fail "touch: time not set"
+assert_content "$T/t2" ""
+
 # Bad input: the parent directory does not exist -> converge failure, exit 1.
 cat >"$T/bad.lua" <<LUA
 file "$T/nope/x" { content = "x" }

@@ -21,18 +21,28 @@ function M.load(p)
   return fileops.load_file(p.path)
 end
 
+-- Does the directory have entries? Read from the directory itself (a link
+-- there is refused by load's type check before this is asked).
+local function has_entries(path)
+  local entries, err = sys.scandir(path)
+  if not entries then errors.converge(err) end
+  return next(entries) ~= nil
+end
+
 function M.plan(p, cur, action, ctx)
   if action == "delete" then
     if not cur.exists then return {} end
     if cur.type ~= "directory" then errors.converge(p.path .. " exists and is not a directory") end
-    if not p.recursive and #(sys.listdir(p.path) or {}) > 0 then
+    if not p.recursive and has_entries(p.path) then
       errors.converge(p.path .. " is not empty (set recursive = true to delete it with its contents)")
     end
     return { "delete" }
   end
   if not cur.exists then
     local parent = util.dirname(p.path)
-    if not p.recursive and not sys.stat(parent) and not fileops.planned_directory(ctx, parent) then
+    local pst, perr, perrno = sys.dirstat(parent)
+    if not pst and perrno ~= 2 --[[ENOENT]] then errors.converge(perr) end
+    if not p.recursive and not pst and not fileops.planned_directory(ctx, parent) then
       errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
     end
     local changes = { "create" }
@@ -52,6 +62,7 @@ end
 
 
 function M.apply(p, cur, action, changes, ctx)
+  sys.test_hook("apply", p.path)
   if action == "delete" then
     fileops.remove_tree(p.path)
     return
@@ -63,7 +74,8 @@ function M.apply(p, cur, action, changes, ctx)
     end
     local ok, err = sys.mkdir(p.path, p.mode or 493 --[[0755]])
     if not ok then errors.converge(err) end
-    cur = sys.lstat(p.path)
+    cur, err = sys.lstat(p.path)
+    if not cur then errors.converge(err) end
   end
   fileops.apply_attributes(p.path, p, cur, ctx)
 end

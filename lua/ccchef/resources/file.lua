@@ -35,19 +35,29 @@ local function source_path(p)
   errors.converge(string.format("source file %s not found (looked in %s/files/ and %s/)", p.source, dir, dir))
 end
 
+-- A source larger than a diff would show is never read into memory: it is
+-- compared and copied by streaming (p.source_file), so a 1 GB source costs
+-- no more memory than a small one.
 local function wanted_content(p)
   if p.content ~= nil then return p.content end
   if p.source ~= nil then
-    local text, err = sys.read(source_path(p))
+    local path = source_path(p)
+    local st = sys.stat(path)
+    if st and st.type == "file" and st.size > fileops.DIFF_MAX then
+      p.source_file, p.source_size = path, st.size
+      return nil
+    end
+    local text, err = sys.read(path)
     if not text then errors.converge("cannot read source: " .. err) end
     return text
   end
   return nil
 end
 
-function M.load(p)
+function M.load(p, ctx)
   p.want = wanted_content(p)
-  return fileops.load_file(p.path, p.want)
+  if p.source_file then return fileops.load_copy(p.path, p.source_file) end
+  return fileops.load_file(p.path, p.want, p, ctx)
 end
 
 M.plan = fileops.plan_want

@@ -63,6 +63,7 @@ function M.plan(p, cur, action, ctx)
 end
 
 function M.apply(p, cur, action, changes, ctx)
+  sys.test_hook("apply", p.path)
   if action == "delete" then
     local ok, err = sys.unlink(p.path)
     if not ok then errors.converge(err) end
@@ -72,18 +73,13 @@ function M.apply(p, cur, action, changes, ctx)
   local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
   if not cur.exists or cur.type ~= "link" or cur.to ~= p.to then
     if cur.exists and cur.type == "file" then
-      info.backup = backup.save(ctx.backup_dir, p.path, ctx.backups)
+      info.backup = backup.save(ctx.backup_dir, p.path, ctx.backups, cur)
     end
-    local tmp = string.format("%s.ccchef-%d", p.path, sys.getpid())
-    sys.unlink(tmp)
-    local ok, err = sys.symlink(p.to, tmp)
+    -- The new link is made under an unpredictable temporary name (created
+    -- exclusively, never one a user could have planted) and renamed over
+    -- path, all relative to the parent's descriptor.
+    local ok, err = sys.symlink_replace(p.to, p.path, uid, gid)
     if not ok then errors.converge(err) end
-    if uid or gid then sys.lchown(tmp, uid, gid) end
-    ok, err = sys.rename(tmp, p.path)
-    if not ok then
-      sys.unlink(tmp)
-      errors.converge(err)
-    end
   elseif uid or gid then
     local ok, err = sys.lchown(p.path, uid, gid)
     if not ok then errors.converge(err) end

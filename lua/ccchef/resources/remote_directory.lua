@@ -33,29 +33,56 @@ local function source_dir(p)
   errors.converge(string.format("source directory %s not found (looked in %s/files/ and %s/)", p.source, base, base))
 end
 
--- { [relative path] = stat } for a tree, "" being the root.
-local function walk(root, rel, out)
+-- { [relative path] = stat } for the source tree, "" being the root. The
+-- source is an input (like a recipe): links in it are followed.
+local function walk_source(root, rel, out)
   local dir = rel == "" and root or (root .. "/" .. rel)
   for _, name in ipairs(sys.listdir(dir) or {}) do
     local r = rel == "" and name or (rel .. "/" .. name)
     local st = sys.stat(root .. "/" .. r)
     if st then
       out[r] = st
-      if st.type == "directory" then walk(root, r, out) end
+      if st.type == "directory" then walk_source(root, r, out) end
     end
   end
   return out
 end
 
+-- The same for the destination, as it is: each directory read from the
+-- directory the safe walk reached, entries with lstat semantics, so a link
+-- a user planted (uploads -> /etc) is an entry, never a directory to enter.
+local function walk_dest(root, rel, out)
+  local dir = rel == "" and root or (root .. "/" .. rel)
+  local entries, err = sys.scandir(dir)
+  if not entries then errors.converge(err) end
+  for name, st in pairs(entries) do
+    local r = rel == "" and name or (rel .. "/" .. name)
+    out[r] = st
+    if st.type == "directory" then walk_dest(root, r, out) end
+  end
+  return out
+end
+
 function M.load(p, ctx, action)
-  local cur = { exists = sys.stat(p.path) ~= nil }
+  local cur = {}
+  local st, err, errno = sys.lstat(p.path)
+  if not st and errno ~= 2 --[[ENOENT]] and errno ~= 20 --[[ENOTDIR]] then errors.converge(err) end
+  cur.exists = st ~= nil
   if action == "delete" then return cur end
+  if st and st.type == "link" then
+    -- A trusted link (as in a parent) stands for its directory; any other
+    -- link is refused with a message naming it.
+    local dst, derr = sys.dirstat(p.path)
+    if not dst then errors.converge(derr) end
+    st = dst
+  end
+  if st and st.type ~= "directory" then errors.converge(p.path .. " exists and is not a directory") end
   local src = source_dir(p)
-  local st = sys.stat(src)
-  if not st or st.type ~= "directory" then errors.converge(src .. " is not a directory") end
+  local sst = sys.stat(src)
+  if not sst or sst.type ~= "directory" then errors.converge(src .. " is not a directory") end
   cur.src = src
-  cur.source = walk(src, "", {})
-  cur.dest = cur.exists and walk(p.path, "", {}) or {}
+  cur.source = walk_source(src, "", {})
+  cur.dest = cur.exists and walk_dest(p.path, "", {}) or {}
   return cur
 end
 
@@ -76,13 +103,24 @@ function M.plan(p, cur, action, ctx)
       if not d then todo.mkdir[#todo.mkdir + 1] = rel
       elseif d.type ~= "directory" then errors.converge(path .. " exists and is not a directory") end
     elseif s.type == "file" then
+      -- Compared by streaming both files, copied the same way: memory does
+      -- not grow with the files' sizes.
       local want_mode = p.files_mode or s.mode
-      local content = sys.read(cur.src .. "/" .. rel)
-      local info = d and sys.lstat(path, content)
-      if not info or info.type ~= "file" or not info.same then
-        todo.write[#todo.write + 1] = { rel = rel, content = content, mode = want_mode }
+      local src = cur.src .. "/" .. rel
+      local info
+      if d and d.type == "file" then
+        local ierr
+        info, ierr = sys.same_file(path, src)
+        if not info then errors.converge(ierr) end
+      end
+      if d and d.type == "directory" then
+        errors.converge(path .. " is a directory in the destination but a file in the source")
+      elseif not info or info.type ~= "file" or not info.same then
+        -- A link (or anything not a regular file) in its place is replaced
+        -- by the rename, never written through.
+        todo.write[#todo.write + 1] = { rel = rel, src = src, mode = want_mode }
       elseif info.mode ~= want_mode or (uid and info.uid ~= uid) or (gid and info.gid ~= gid) then
-        todo.chmod[#todo.chmod + 1] = { rel = rel, mode = want_mode }
+        todo.chmod[#todo.chmod + 1] = { rel = rel, mode = want_mode, info = info }
       end
     end
   end
@@ -108,6 +146,7 @@ end
 
 
 function M.apply(p, cur, action, changes, ctx)
+  sys.test_hook("apply", p.path)
   if action == "delete" then
     fileops.remove_tree(p.path)
     return
@@ -117,22 +156,26 @@ function M.apply(p, cur, action, changes, ctx)
   local function mkdir(path)
     local ok, err = sys.mkdir(path, dmode)
     if not ok then errors.converge(err) end
-    if uid or gid then sys.lchown(path, uid, gid) end
+    if uid or gid then
+      ok, err = sys.lchown(path, uid, gid)
+      if not ok then errors.converge(err) end
+    end
   end
   if not cur.exists then mkdir(p.path) end
+  -- Removals first (deepest first, so directories are empty when their
+  -- turn comes): a link purged from where the source has nothing is
+  -- unlinked itself, never followed.
+  for i = #cur.todo.remove, 1, -1 do fileops.remove_tree(p.path .. "/" .. cur.todo.remove[i]) end
   for _, rel in ipairs(cur.todo.mkdir) do mkdir(p.path .. "/" .. rel) end
   for _, w in ipairs(cur.todo.write) do
-    local ok, err = sys.write(p.path .. "/" .. w.rel, w.content, w.mode, uid, gid, true)
+    local ok, err = sys.copy(p.path .. "/" .. w.rel, w.src, w.mode, uid, gid, true)
     if not ok then errors.converge(err) end
   end
   for _, c in ipairs(cur.todo.chmod) do
-    local path = p.path .. "/" .. c.rel
-    if uid or gid then sys.lchown(path, uid, gid) end
-    local ok, err = sys.chmod(path, c.mode)
+    -- On the file the comparison read (dev/ino): one swapped since gets nothing.
+    local ok, err = sys.setattr(p.path .. "/" .. c.rel, c.mode, uid, gid, c.info.dev, c.info.ino)
     if not ok then errors.converge(err) end
   end
-  -- Deepest first, so directories are empty when their turn comes.
-  for i = #cur.todo.remove, 1, -1 do fileops.remove_tree(p.path .. "/" .. cur.todo.remove[i]) end
 end
 
 return M

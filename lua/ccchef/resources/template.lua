@@ -87,7 +87,7 @@ function M.load(p, ctx)
     want = text
   end
   p.want = want
-  return fileops.load_file(p.path, want)
+  return fileops.load_file(p.path, want, p, ctx)
 end
 
 M.plan = fileops.plan_want
