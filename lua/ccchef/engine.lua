@@ -461,12 +461,14 @@ function M.converge(run)
   if not locked then
     errors.converge(lerr)
   end
+  local lock_warning = lerr
   -- From here a signal stops the run after the current resource, with the
   -- pending notifications saved (before, it just ends the process: nothing
   -- has been changed yet).
   proc.catch_interrupts()
   reporter:run_start({ node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, run_list = o.run_list })
+  if lock_warning then reporter:message("warn", lock_warning) end
   notify.replay_pending(run)
 
   local ok = true

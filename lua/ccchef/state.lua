@@ -34,22 +34,25 @@ function M.machine_lock_path()
   return (os.getenv("HOME") or "/tmp") .. "/.local/state/ccchef-machine.lock"
 end
 
-local function take(path, what, timeout)
+-- Returns true, or nil, a message and whether another run holds it.
+local function take(path, what, timeout, waited)
   local fd, why, holder = sys.lock(path, timeout)
   if fd then return true end
   if why == "held" then
     return nil, string.format(
       "another ccchef run (PID %s) holds the %s %s; waited %g s (--lock-timeout)",
-      holder ~= 0 and tostring(holder) or "unknown", what, path, timeout)
+      holder ~= 0 and tostring(holder) or "unknown", what, path, waited), true
   end
-  return nil, why
+  return nil, why, false
 end
 
 -- Take the machine-wide lock, then the state directory's, waiting up to
 -- timeout seconds for both together. Always in that order, so two runs
 -- never hold one each. The locks are descriptors the kernel drops when the
--- process ends, however it ends. Returns true, or nil and a message naming
--- the holder.
+-- process ends, however it ends. Returns true (and a warning when the
+-- machine-wide lock cannot be created at all, e.g. a user without a
+-- writable runtime directory: the run goes on under the state directory's
+-- lock alone), or nil and a message naming the holder.
 function M.lock(dir, timeout)
   local ok, err = util.mkdir_p(sys, dir, 493)
   if not ok then return nil, err end
@@ -57,12 +60,17 @@ function M.lock(dir, timeout)
   local machine = M.machine_lock_path()
   local mdir = util.dirname(machine)
   if not sys.stat(mdir) then util.mkdir_p(sys, mdir, 493) end
-  ok, err = take(machine, "machine-wide lock", timeout)
-  if not ok then return nil, err end
+  local warning
+  local mok, merr, held = take(machine, "machine-wide lock", timeout, timeout)
+  if not mok and held then return nil, merr end
+  if not mok then
+    warning = "cannot take the machine-wide lock: " .. tostring(merr) .. "; only " .. dir
+      .. "/lock keeps other runs out"
+  end
   local left = math.max(0, timeout - (sys.now() - t0))
-  ok, err = take(dir .. "/lock", "lock", left)
-  if not ok then return nil, (err:gsub("waited [%d.e+-]+ s", string.format("waited %g s", timeout))) end
-  return true
+  ok, err = take(dir .. "/lock", "lock", left, timeout)
+  if not ok then return nil, err end
+  return true, warning
 end
 
 ---------------------------------------------------------------------------

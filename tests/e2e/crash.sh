@@ -131,6 +131,7 @@ for gen in $(seq 2 $((KILLS + 1))); do
 	fi
 
 	apply "$T/r.lua"
+	OUT=$(printf '%s\n' "$OUT" | grep -v '^ ' | tail -5) # failures show the summary, not 1000 lines
 	check; [ "$CODE" = 0 ] || fail "recovery run after kill $gen: exit $CODE"
 	check; counts=$(check_tree $((gen - 1)) "$gen") && [ "${counts% *}" = 1000 ] ||
 		fail "after the recovery run $gen: $counts"
