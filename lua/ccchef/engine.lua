@@ -5,8 +5,9 @@
 -- converge: for each resource in order, evaluate guards, ask its unit for the
 -- current state and a plan, act only on a difference (or report it under
 -- why-run), emit an event, and queue notifications. Delayed notifications
--- run at the end, each once; if the run fails first they are saved and
--- replayed by the next run.
+-- run at the end, each once; a change's notifications are journaled before
+-- the change (ccchef.notify), so if the run fails or is killed first the
+-- next run replays them. A signal stops the run between two resources.
 local dsl = require("ccchef.dsl")
 local errors = require("ccchef.errors")
 local host = require("ccchef.host")
