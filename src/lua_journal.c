@@ -9,9 +9,10 @@
  *       file was just created, fsync()s its directory so the name survives
  *       a power loss too.
  *   journal.replace(path, data) -> true | nil, message, errno
- *       writes a temporary beside it, fsyncs, renames over path, fsyncs
- *       the directory.
- *   journal.remove(path) -> true | nil, message, errno (absent: true)
+ *       writes path.new, fsyncs, renames it over path, fsyncs the
+ *       directory.
+ *   journal.remove(path) -> true | nil, message, errno (absent: true);
+ *       removes a path.new a killed replace left too.
  *
  * The final component is never followed if it is a symlink (O_NOFOLLOW):
  * the state directory is root's, but a planted link must not turn a root
@@ -106,9 +107,11 @@ static int l_replace(lua_State *L)
 	size_t len;
 	const char *data = luaL_checklstring(L, 2, &len);
 	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.new-XXXXXX", path) >= (int)sizeof tmp)
+	if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp)
 		return fail(L, "cannot write", path, ENAMETOOLONG);
-	int fd = mkostemp(tmp, O_CLOEXEC);
+	/* A fixed name, in the state directory (root's alone): one left by a
+	 * kill is simply replaced here, or removed by journal.remove. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail(L, "cannot write", path, errno);
 	int err = write_full(fd, data, len);
@@ -133,6 +136,9 @@ static int l_remove(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	if (unlink(path) != 0 && errno != ENOENT)
 		return fail(L, "cannot remove", path, errno);
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.new", path) < (int)sizeof tmp)
+		unlink(tmp); /* what a replace killed half-way left */
 	lua_pushboolean(L, 1);
 	return 1;
 }
