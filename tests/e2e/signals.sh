@@ -5,7 +5,8 @@
 # once, the journal still holding what was queued; a closed stdout (SIGPIPE
 # ignored: EPIPE) does not stop a run; a command outlives a ccchef killed
 # with SIGKILL and may still write its output; a runner whose controller went
-# away (stdout closed, SIGHUP) finishes the run and records it.
+# away (stdout closed, SIGHUP; or over real SSH, controller killed) finishes
+# the run and records it.
 . "$(dirname "$0")/lib.sh"
 
 # Every run here uses a private machine lock: other suites share the machine.
@@ -166,6 +167,39 @@ LUA
 	assert_content "$T/one" "one"
 	check; grep -q '"success":true' "$T/rstate/last-run.json" 2>/dev/null ||
 		fail "last-run.json: $(cat "$T/rstate/last-run.json" 2>/dev/null)"
+fi
+
+## End to end over SSH: the controller and its worker are killed with
+## SIGKILL mid-run (the session drops); the runner on the node finishes the
+## run and records it in last-run.json.
+if [ -n "${RUNNER:-}" ] && command -v ssh >/dev/null; then
+	. "$(dirname "$0")/sshd.sh"
+	ssh_setup
+	start_node n1
+	trust_node n1
+	rm -f "$T/started" "$T/go"
+	mkdir -p "$T/kr"
+	cat >"$T/kr/site.lua" <<LUA
+execute "slow" { command = "touch $T/started; while [ ! -e $T/go ]; do sleep 0.05; done" }
+file "$T/nodes/n1/root/after" { content = "after\n" }
+LUA
+	echo "return { n1 = { host = \"n1\" } }" >"$T/kr/nodes.lua"
+	(cd "$T/kr" && exec "$CCCHEF" remote -F "$T/ssh/config" --runner "$RUNNER" --no-color n1 site.lua \
+		>"$T/remote.out" 2>&1) &
+	CPID=$!
+	track_pid "$CPID"
+	check; wait_for "$T/started" || fail "the remote run did not start: $(cat "$T/remote.out")"
+	WORKERS=$(pgrep -P "$CPID")
+	kill -9 "$CPID" $WORKERS
+	wait "$CPID" 2>/dev/null
+	touch "$T/go"
+	for _ in $(seq 1 300); do
+		grep -q '"success":true' "$T/nodes/n1/state/last-run.json" 2>/dev/null && break
+		sleep 0.1
+	done
+	check; grep -q '"success":true' "$T/nodes/n1/state/last-run.json" 2>/dev/null ||
+		fail "the runner did not record its run: $(cat "$T/nodes/n1/state/last-run.json" 2>/dev/null)"
+	assert_content "$T/nodes/n1/root/after" "after"
 fi
 
 finish
