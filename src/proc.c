@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,19 +163,26 @@ static void close_walk(uv_handle_t *h, void *arg)
 }
 
 /* An unlinked file nobody else can open: O_TMPFILE, or where the file
- * system lacks it, a mkstemp name removed at once. */
+ * system lacks it, a mkstemp name removed at once; in /tmp, else in the
+ * next directory that takes it. */
 static int output_file(void)
 {
-	const char *dir = "/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	char name[] = "/tmp/.ccchef-output-XXXXXX";
-	fd = mkostemp(name, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	unlink(name);
-	return fd;
+	static const char *const dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
+	int err = ENOENT;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		char name[64];
+		snprintf(name, sizeof name, "%s/.ccchef-output-XXXXXX", dirs[i]);
+		fd = mkostemp(name, O_CLOEXEC);
+		if (fd >= 0) {
+			unlink(name);
+			return fd;
+		}
+		err = errno;
+	}
+	return -err;
 }
 
 int proc_run(const struct proc_spec *spec, struct proc_result *res)
@@ -190,7 +198,7 @@ int proc_run(const struct proc_spec *spec, struct proc_result *res)
 	run->fd = output_file();
 	int r = run->fd;
 	if (r < 0) {
-		const char *msg = "cannot create a temporary file in /tmp for the command's output: ";
+		const char *msg = "cannot create a temporary file for the command's output (/tmp, /var/tmp, /dev/shm): ";
 		append(run, msg, strlen(msg));
 		append(run, uv_strerror(r), strlen(uv_strerror(r)));
 		free(run);
