@@ -271,11 +271,12 @@ static volatile sig_atomic_t interrupt_signal;
 
 static void on_interrupt(int sig)
 {
-	/* A second Ctrl-C means "now": die of it, as if never caught. The
-	 * journal of pending notifications is already on disk. */
-	if (interrupt_signal != 0 && sig == SIGINT) {
-		signal(SIGINT, SIG_DFL);
-		raise(SIGINT);
+	/* A second Ctrl-C (or a second SIGTERM: `kill` twice) means "now": die
+	 * of it, as if never caught. The journal of pending notifications is
+	 * already on disk. */
+	if (interrupt_signal != 0 && (sig == SIGINT || sig == SIGTERM)) {
+		signal(sig, SIG_DFL);
+		raise(sig);
 		return;
 	}
 	if (interrupt_signal == 0)

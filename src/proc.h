@@ -42,7 +42,7 @@ void proc_result_free(struct proc_result *res);
 void proc_signals_init(int runner);
 /* From the start of a converge: SIGTERM, SIGINT and SIGHUP (unless
  * ignored) are only recorded, for the engine to stop between two
- * resources; a second SIGINT kills at once. */
+ * resources; a second SIGINT or SIGTERM kills at once. */
 void proc_catch_interrupts(void);
 /* The signal that asked us to stop, or 0. */
 int proc_interrupted(void);

@@ -14,6 +14,13 @@
 # real default and only asserts what holds whoever else runs.
 . "$(dirname "$0")/lib.sh"
 
+# $T/await FILE: wait for FILE, at most 30 s, so a command a test leaves
+# behind (ccchef finishes its current command on SIGTERM) always ends.
+cat >"$T/await" <<'SH'
+n=0
+while [ ! -e "$1" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+SH
+
 # wait_for FILE [TEST]: poll until `test TEST FILE` (default -e) holds,
 # bounded, so the test never depends on how fast the machine is.
 wait_for() {
@@ -27,7 +34,7 @@ wait_for() {
 # The first run holds its locks until the test creates $T/go.
 cat >"$T/slow.lua" <<LUA
 execute "started" { command = "touch $T/started" }
-execute "wait for go" { command = "while [ ! -e $T/go ]; do sleep 0.05; done" }
+execute "wait for go" { command = "sh $T/await $T/go" }
 execute "done" { command = "touch $T/first-done" }
 LUA
 cat >"$T/second.lua" <<LUA

@@ -1,13 +1,20 @@
 #!/bin/bash
 # Signals (docs/cli.md "Signals"): SIGTERM lets the current resource finish
 # (its command is not killed), saves the pending notifications and exits 1
-# with a message naming the last resource; a second SIGINT ends the run at
-# once, the journal still holding what was queued; a closed stdout (SIGPIPE
-# ignored: EPIPE) does not stop a run; a command outlives a ccchef killed
+# with a message naming the last resource; a second SIGINT or SIGTERM ends
+# the run at once, the journal still holding what was queued; a closed
+# stdout (SIGPIPE ignored: EPIPE) does not stop a run; a command outlives a ccchef killed
 # with SIGKILL and may still write its output; a runner whose controller went
 # away (stdout closed, SIGHUP; or over real SSH, controller killed) finishes
 # the run and records it.
 . "$(dirname "$0")/lib.sh"
+
+# $T/await FILE: wait for FILE, at most 30 s, so a command a test leaves
+# behind (ccchef finishes its current command on SIGTERM) always ends.
+cat >"$T/await" <<'SH'
+n=0
+while [ ! -e "$1" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+SH
 
 # Every run here uses a private machine lock: other suites share the machine.
 export CCCHEF_MACHINE_LOCK="$T/machine.lock"
@@ -25,7 +32,7 @@ wait_for() { # FILE: bounded poll (30 s)
 # A run that blocks in execute[slow] until $T/go exists.
 cat >"$T/r.lua" <<LUA
 file "$T/one" { content = "one\n", notifies = { "run", "execute[reload]" } }
-execute "slow" { command = "touch $T/started; while [ ! -e $T/go ]; do sleep 0.05; done; touch $T/slow-done" }
+execute "slow" { command = "touch $T/started; sh $T/await $T/go; touch $T/slow-done" }
 file "$T/after" { content = "after\n" }
 execute "reload" { command = "echo reload >> $LOG", action = "nothing" }
 LUA
@@ -62,7 +69,7 @@ assert_no_file "$PENDING"
 rm -f "$T/started" "$T/go" "$T/one" "$LOG"
 cat >"$T/d.lua" <<LUA
 file "$T/one" { content = "one\n", notifies = { { "run", "execute[first]" }, { "run", "execute[second]" } } }
-execute "first" { command = "touch $T/started; while [ ! -e $T/go ]; do sleep 0.05; done; echo first >> $LOG",
+execute "first" { command = "touch $T/started; sh $T/await $T/go; echo first >> $LOG",
   action = "nothing" }
 execute "second" { command = "echo second >> $LOG", action = "nothing" }
 LUA
@@ -109,6 +116,25 @@ apply "$T/r.lua"
 assert_code 0 "after SIGINT"
 assert_content "$LOG" "reload"
 
+## A second SIGTERM, the same (`kill` twice).
+rm -f "$T/started" "$T/go" "$T/slow-done" "$T/one" "$T/after" "$LOG"
+"$CCCHEF" apply --state-dir "$STATE" --no-color "$T/r.lua" >/dev/null 2>&1 &
+PID=$!
+track_pid "$PID"
+check; wait_for "$T/started" || fail "the run did not reach execute[slow] (SIGTERM twice)"
+kill -TERM "$PID"
+sleep 0.2
+kill -TERM "$PID"
+wait "$PID"
+CODE=$?
+assert_code 143 "second SIGTERM" # 128 + 15
+touch "$T/go"
+check; grep -q '"ref":"execute\[reload\]"' "$PENDING" 2>/dev/null || fail "journal lacks execute[reload] after SIGTERM twice"
+wait_for "$T/slow-done"
+apply "$T/r.lua"
+assert_code 0 "after SIGTERM twice"
+assert_content "$LOG" "reload"
+
 ## Stdout closed before the run writes its report: EPIPE, not death.
 rm -f "$T/started" "$T/one" "$T/after" "$LOG" "$T/reader.pid"
 cat >"$T/p.lua" <<LUA
@@ -127,7 +153,7 @@ assert_content "$LOG" "reload"
 ## output goes to a file, not to a pipe that would kill it with SIGPIPE.
 rm -f "$T/started" "$T/go"
 cat >"$T/c.lua" <<LUA
-execute "long" { command = "touch $T/started; while [ ! -e $T/go ]; do sleep 0.05; done; seq 1 200000; echo done >&2; touch $T/cmd-finished" }
+execute "long" { command = "touch $T/started; sh $T/await $T/go; seq 1 200000; echo done >&2; touch $T/cmd-finished" }
 LUA
 "$CCCHEF" apply --state-dir "$STATE" "$T/c.lua" >/dev/null 2>&1 &
 PID=$!
@@ -144,7 +170,7 @@ if [ -n "${RUNNER:-}" ]; then
 	rm -f "$T/started" "$T/go" "$T/one"
 	mkdir -p "$T/k"
 	cat >"$T/k/site.lua" <<LUA
-execute "slow" { command = "touch $T/started; while [ ! -e $T/go ]; do sleep 0.05; done" }
+execute "slow" { command = "touch $T/started; sh $T/await $T/go" }
 file "$T/one" { content = "one\n" }
 LUA
 	echo '{"run_list":["site.lua"],"node_name":"n1"}' >"$T/k/run.json"
@@ -180,7 +206,7 @@ if [ -n "${RUNNER:-}" ] && command -v ssh >/dev/null; then
 	rm -f "$T/started" "$T/go"
 	mkdir -p "$T/kr"
 	cat >"$T/kr/site.lua" <<LUA
-execute "slow" { command = "touch $T/started; while [ ! -e $T/go ]; do sleep 0.05; done" }
+execute "slow" { command = "touch $T/started; sh $T/await $T/go" }
 file "$T/nodes/n1/root/after" { content = "after\n" }
 LUA
 	echo "return { n1 = { host = \"n1\" } }" >"$T/kr/nodes.lua"
