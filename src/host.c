@@ -178,6 +178,7 @@ static int open_all(lua_State *L)
 		{"ccchef.facts", luaopen_ccchef_facts},
 		{"ccchef.archive", luaopen_ccchef_archive},
 		{"ccchef.spawn", luaopen_ccchef_spawn},
+		{"ccchef.journal", luaopen_ccchef_journal},
 		{NULL, NULL},
 	};
 	for (const luaL_Reg *b = bindings; b->name; b++) {

@@ -2,7 +2,9 @@
  * lua_proc.c: the ccchef.proc module. proc.run(command, opts) runs a shell
  * command to completion (see proc.h) and returns a table describing how it
  * ended; it returns nil, message only when the command could not start.
+ * proc.interrupted() says whether a signal asked the run to stop.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,10 +121,43 @@ static int l_run(lua_State *L)
 	return 1;
 }
 
+/* interrupted() -> "SIGTERM" | "SIGINT" | "SIGHUP" | nil: a signal asked
+ * the run to stop after the current resource. */
+static int l_interrupted(lua_State *L)
+{
+	switch (proc_interrupted()) {
+	case 0:
+		return 0;
+	case SIGTERM:
+		lua_pushliteral(L, "SIGTERM");
+		return 1;
+	case SIGINT:
+		lua_pushliteral(L, "SIGINT");
+		return 1;
+	case SIGHUP:
+		lua_pushliteral(L, "SIGHUP");
+		return 1;
+	default:
+		lua_pushfstring(L, "signal %d", proc_interrupted());
+		return 1;
+	}
+}
+
+/* catch_interrupts(): from now on SIGTERM/SIGINT/SIGHUP stop the run
+ * between two resources instead of killing it (proc.h). */
+static int l_catch_interrupts(lua_State *L)
+{
+	(void)L;
+	proc_catch_interrupts();
+	return 0;
+}
+
 int luaopen_ccchef_proc(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"run", l_run},
+		{"interrupted", l_interrupted},
+		{"catch_interrupts", l_catch_interrupts},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

@@ -12,6 +12,11 @@
  *   g:kill(id [, signal])
  *   spawn.exepath() -> path of this executable
  *
+ * Pipes are right here, unlike for commands (proc.c): the children are
+ * ccchef's own workers (`ccchef __node`), which ignore SIGPIPE from main()
+ * on, so a controller that dies leaves them EPIPE on their event lines, not
+ * death; each goes on driving its node's runner, which finishes its run.
+ *
  * A child's exit event comes after the last line of both its streams.
  * Memory of a child is freed only in the close callback of its last handle
  * (libuv's lifetime rule); the group's __gc kills what still runs.

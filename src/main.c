@@ -3,7 +3,9 @@
  * (CLI_MODULE: ccchef.cli, or ccchef.runner for the runner) under one
  * protected call; C here only turns argv into a table and the result into
  * an exit code. CONTROLLER adds what only the controller (`ccchef
- * remote`) needs: the libssh binding.
+ * remote`) needs: the libssh binding. Signals are set up first
+ * (proc_signals_init: SIGPIPE ignored; the engine later makes SIGTERM and
+ * SIGINT stop the run between two resources; docs/cli.md "Signals").
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <lauxlib.h>
 
 #include "host.h"
+#include "proc.h"
 
 #ifndef CLI_MODULE
 #define CLI_MODULE "ccchef.cli"
@@ -82,6 +85,11 @@ static int pmain(lua_State *L)
 
 int main(int argc, char **argv)
 {
+#ifdef CONTROLLER
+	proc_signals_init(0);
+#else
+	proc_signals_init(1);
+#endif
 	if (argc > 1 && strcmp(argv[1], "apply") == 0)
 		heap_prepare();
 	lua_State *L = host_new();

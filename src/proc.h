@@ -28,11 +28,23 @@ struct proc_result {
 };
 
 /* Run spec->command with stdin on /dev/null, in a new session (no
- * controlling terminal: a command that prompts gets EOF, it cannot hang us).
+ * controlling terminal: a command that prompts gets EOF, it cannot hang us),
+ * stdout and stderr to an unlinked temporary file (so it outlives us if we
+ * are killed; proc.c says why).
  * On timeout the whole process group is killed. Returns 0 when the command
  * ran (whatever its status), or a negative libuv error when it could not be
  * started; res->output is then the reason. Free with proc_result_free. */
 int proc_run(const struct proc_spec *spec, struct proc_result *res);
 void proc_result_free(struct proc_result *res);
+
+/* Signals for the whole process, set once from main: SIGPIPE ignored, and
+ * in the runner SIGHUP too. */
+void proc_signals_init(int runner);
+/* From the start of a converge: SIGTERM, SIGINT and SIGHUP (unless
+ * ignored) are only recorded, for the engine to stop between two
+ * resources; a second SIGINT or SIGTERM kills at once. */
+void proc_catch_interrupts(void);
+/* The signal that asked us to stop, or 0. */
+int proc_interrupted(void);
 
 #endif

@@ -5,8 +5,9 @@
 -- converge: for each resource in order, evaluate guards, ask its unit for the
 -- current state and a plan, act only on a difference (or report it under
 -- why-run), emit an event, and queue notifications. Delayed notifications
--- run at the end, each once; if the run fails first they are saved and
--- replayed by the next run.
+-- run at the end, each once; a change's notifications are journaled before
+-- the change (ccchef.notify), so if the run fails or is killed first the
+-- next run replays them. A signal stops the run between two resources.
 local dsl = require("ccchef.dsl")
 local errors = require("ccchef.errors")
 local host = require("ccchef.host")
@@ -329,6 +330,8 @@ local function act(run, r, action, ev, ctx)
     ev.status = "would-update"
     return
   end
+  -- Write-ahead: what this change will notify is on disk before it is made.
+  if #r.notify_list > 0 or run.ahead then notify.before_change(run, r) end
   local info = r.unit.apply(p, current, action, changes, ctx)
   if type(info) == "table" then
     ev.backup = info.backup
@@ -408,6 +411,8 @@ converge_resource = function(run, r, actions, via)
   for i = 1, #actions do
     local action = actions[i]
     local ev = converge_action(run, r, action, via)
+    if run.wal_fresh then notify.after_change(run, ev.status == "updated") end
+    run.last_ref = r.ref
     record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
     local changed = ev.status == "updated" or ev.status == "would-update"
@@ -455,6 +460,7 @@ function M.converge_nested(run, r, body, base)
     collection = {}, index = setmetatable({}, { __index = run.index }), included = run.included,
     ctx = run.ctx, reporter = run.reporter, delayed = run.delayed, delayed_seen = run.delayed_seen,
     handle_meta = run.handle_meta, current_dir = base, parent_ref = r.ref, depth = depth,
+    wal = run.wal, ahead = { r = r, up = run.ahead },
   }, Run)
   body(child)
   for _, cr in ipairs(child.collection) do dsl.finalize(cr) end
@@ -467,6 +473,17 @@ function M.converge_nested(run, r, body, base)
   end
   if #changed == 0 then return { status = "up-to-date" } end
   return { status = run.ctx.why_run and "would-update" or "updated", changes = changed }
+end
+
+-- A signal (SIGTERM, SIGINT, SIGHUP) asked the run to stop: it stops
+-- between two resources, never inside one (docs/cli.md "Signals").
+local function interrupted(run, next_ref)
+  local sig = proc.interrupted()
+  if not sig then return false end
+  run.interrupted = sig
+  run.failure = run.failure or { error = string.format("interrupted by %s after %s; %s and what follows not run",
+    sig, run.last_ref or "no resource", next_ref) }
+  return true
 end
 
 -- The converge phase. Returns the summary table.
@@ -487,8 +504,14 @@ function M.converge(run)
   -- Temporaries a killed run left in the directories it was writing
   -- (fs.c, docs/safety.md); from here on this run records its own.
   sys.inflight_start(o.state_dir .. "/inflight", o.why_run)
+  local lock_warning = lerr
+  -- From here a signal stops the run after the current resource, with the
+  -- pending notifications saved (before, it just ends the process: nothing
+  -- has been changed yet).
+  proc.catch_interrupts()
   reporter:run_start({ node = run.node.hostname, why_run = o.why_run or false,
     resources = #run.collection, run_list = o.run_list })
+  if lock_warning then reporter:message("warn", lock_warning) end
   notify.replay_pending(run)
 
   local ok = true
@@ -497,6 +520,10 @@ function M.converge(run)
   local collection = run.collection
   for j = 1, #collection do
     local r = collection[j]
+    if interrupted(run, r.ref) then
+      ok = false
+      break
+    end
     if r.unit.prefetch and not (run.prefetch and run.prefetch.members[r]) then
       prefetch_group(run, j)
     end
@@ -505,7 +532,7 @@ function M.converge(run)
       break
     end
   end
-  if ok then ok = notify.run_delayed(run) end
+  if ok then ok = notify.run_delayed(run, interrupted) end
   notify.finish(run, ok)
 
   local summary = { event = "run_end", node = run.node.hostname, why_run = o.why_run or false,
@@ -522,6 +549,7 @@ function M.converge(run)
     else summary.not_run = summary.not_run + 1 end
   end
   summary.success = ok
+  summary.interrupted = run.interrupted
   local f = run.failure
   if f then
     -- The failure that stopped the run, for the one-line message on stderr.

@@ -1,8 +1,8 @@
 # tests/e2e/sshd.sh: real OpenSSH sshd "nodes" on 127.0.0.1 for the remote
 # tests. Source after lib.sh. Every node is this machine: each gets its own
 # sshd on its own port, and (through sshd's SetEnv) its own state and runner
-# cache directories, so nodes do not share a lock, a last-run.json or a
-# cached runner. Recipes put their files under node.root (an attribute).
+# cache directories and machine-wide lock (CCCHEF_MACHINE_LOCK, docs/cli.md),
+# so nodes do not share a lock, a last-run.json or a cached runner. Recipes put their files under node.root (an attribute).
 #
 #   ssh_setup                 user key, ssh config, empty known_hosts
 #   start_node NAME [USER]    start sshd for NAME; sets PORT_NAME; adds
@@ -84,7 +84,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 LogLevel ${NODE_LOGLEVEL:-ERROR}
-SetEnv CCCHEF_STATE_DIR=$dir/state CCCHEF_CACHE_DIR=$dir/cache ${NODE_ENV:-}
+SetEnv CCCHEF_STATE_DIR=$dir/state CCCHEF_CACHE_DIR=$dir/cache CCCHEF_MACHINE_LOCK=$dir/state/machine.lock ${NODE_ENV:-}
 EOF
 }
 

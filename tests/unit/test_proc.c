@@ -1,6 +1,12 @@
-/* test_proc.c: child processes: status, output, stdin closed, timeouts. */
+/* test_proc.c: child processes: status, output, stdin closed, timeouts,
+ * output order, and commands that outlive a killed ccchef. */
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "proc.h"
 #include "test.h"
@@ -87,6 +93,66 @@ static void test_missing_cwd_is_an_error(void)
 	proc_result_free(&res);
 }
 
+/* stdout and stderr share one file: the output keeps the order in which
+ * the command wrote it. */
+static void test_output_in_write_order(void)
+{
+	struct proc_spec spec = {.command = "echo 1; echo 2 >&2; echo 3; echo 4 >&2", .stream_fd = -1};
+	struct proc_result res;
+	ASSERT_INT_EQ(proc_run(&spec, &res), 0);
+	ASSERT_STR_EQ(res.output, "1\n2\n3\n4\n");
+	proc_result_free(&res);
+}
+
+static int wait_file(const char *path, double seconds)
+{
+	struct stat st;
+	for (double t0 = now(); now() - t0 < seconds;) {
+		if (stat(path, &st) == 0)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* The process running proc_run (ccchef) is killed with SIGKILL while its
+ * command runs; the command then writes a lot of output, and still runs to
+ * its end (a pipe would have killed it with SIGPIPE at its first write). */
+static void test_command_outlives_killed_parent(void)
+{
+	char dir[] = "/tmp/test_proc.XXXXXX";
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	char cmd[512], started[128], go[128], done[128];
+	snprintf(started, sizeof started, "%s/started", dir);
+	snprintf(go, sizeof go, "%s/go", dir);
+	snprintf(done, sizeof done, "%s/done", dir);
+	snprintf(cmd, sizeof cmd,
+		 "touch %s; n=0; while [ ! -e %s ] && [ $n -lt 500 ]; do sleep 0.02; n=$((n+1)); done;"
+		 " seq 1 100000; seq 1 1000 >&2; touch %s",
+		 started, go, done);
+	pid_t pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		struct proc_spec spec = {.command = cmd, .stream_fd = -1, .timeout = 30};
+		struct proc_result res;
+		proc_run(&spec, &res);
+		_exit(0);
+	}
+	int ok = wait_file(started, 10);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	FILE *f = fopen(go, "w");
+	if (f)
+		fclose(f);
+	int finished = ok && wait_file(done, 15);
+	unlink(started);
+	unlink(go);
+	unlink(done);
+	rmdir(dir);
+	ASSERT_TRUE(ok);
+	ASSERT_TRUE(finished);
+}
+
 int main(void)
 {
 	RUN(test_status_and_output);
@@ -96,5 +162,7 @@ int main(void)
 	RUN(test_output_keeps_the_end);
 	RUN(test_daemon_holding_pipe_does_not_block);
 	RUN(test_missing_cwd_is_an_error);
+	RUN(test_output_in_write_order);
+	RUN(test_command_outlives_killed_parent);
 	return TEST_EXIT();
 }
