@@ -42,6 +42,24 @@ function M.wrap(e, kind)
   return M.new(kind or "input", tostring(e))
 end
 
+-- Files of the kitchen loaded as Lua chunks ("@cookbooks/x/recipes/a.lua"),
+-- so that a location Lua shortened to "...<last 56 characters>:12:" (its
+-- LUA_IDSIZE limit on chunk names in messages) is shown whole again.
+local chunks = {}
+function M.register_chunk(path)
+  chunks[#chunks + 1] = path
+end
+
+local function full_name(file)
+  if file:sub(1, 3) ~= "..." then return file end
+  local tail = file:sub(4)
+  for i = #chunks, 1, -1 do
+    local p = chunks[i]
+    if #p >= #tail and p:sub(-#tail) == tail then return p end
+  end
+  return file
+end
+
 -- An error string Lua raised while loading or running a recipe, "web.lua:3:
 -- attempt to ...", as an error table whose file and line are fields, so the
 -- JSON error event carries them like every other error. `what` prefixes the
@@ -55,7 +73,7 @@ function M.from_lua(msg, kind, what)
   local file, line, rest = msg:match("^(.-):(%d+): (.*)$")
   local prefix = what and (what .. ": ") or ""
   if not file then return M.new(kind, prefix .. msg) end
-  return M.new(kind, prefix .. rest, { file = file, line = tonumber(line) })
+  return M.new(kind, prefix .. rest, { file = full_name(file), line = tonumber(line) })
 end
 
 -- "web.lua:12: file[/etc/motd]: unknown property 'contnet'"

@@ -35,7 +35,7 @@ file(node.root .. "/motd") { content = "hello from " .. node.name .. "\n" }
 file(node.root .. "/copy") { source = "shipped.txt", mode = "0600" }
 LUA
 echo shipped >"$T/k/files/shipped.txt"
-echo "{\"run_list\":[\"site.lua\"],\"attributes\":{\"root\":\"$T/dest\"},\"node_name\":\"n1\"}" >"$T/k/run.json"
+echo "{\"run_list\":[\"site.lua\"],\"inventory\":{\"n1\":{\"attributes\":{\"root\":\"$T/dest\"}}},\"node_name\":\"n1\"}" >"$T/k/run.json"
 tar -C "$T/k" -cf "$T/bundle.tar" .
 
 runner <"$T/bundle.tar"
@@ -60,7 +60,7 @@ assert_code 0 "second run"
 assert_out '"updated":0'
 
 echo drift >"$T/dest/motd"
-echo "{\"run_list\":[\"site.lua\"],\"attributes\":{\"root\":\"$T/dest\"},\"node_name\":\"n1\",\"why_run\":true}" >"$T/k/run.json"
+echo "{\"run_list\":[\"site.lua\"],\"inventory\":{\"n1\":{\"attributes\":{\"root\":\"$T/dest\"}}},\"node_name\":\"n1\",\"why_run\":true}" >"$T/k/run.json"
 tar -C "$T/k" -cf "$T/why.tar" .
 runner <"$T/why.tar"
 assert_code 0 "why-run"
