@@ -202,6 +202,8 @@ function M.kitchen_path(run, path, what)
   return path
 end
 
+local base_read_file = dsl.base_env().read_file
+
 -- The compile phase for a list of recipe files. Returns the run or raises
 -- an input error; nothing on the system has been changed either way.
 function M.compile(opts, recipes)
@@ -216,6 +218,17 @@ function M.compile(opts, recipes)
       return util.join(run.current_dir or ".", rel)
     end,
     kitchen_path = function(path, what) return M.kitchen_path(run, path, what) end,
+    -- A relative path a recipe reads is the kitchen's: `remote` ships it.
+    read_file = function(path)
+      if type(path) ~= "string" then
+        error(string.format("read_file: expected a path, got %s", require("ccchef.schema").describe(path)), 2)
+      end
+      if not util.is_absolute(path) then
+        run.kitchen_paths = run.kitchen_paths or {}
+        run.kitchen_paths[path] = true
+      end
+      return base_read_file(path)
+    end,
   }
   run.env = dsl.recipe_env(run)
   for _, entry in ipairs(recipes) do run:include_file(entry) end
