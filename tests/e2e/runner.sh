@@ -21,6 +21,13 @@ OUT=$("$RUNNER" --version); CODE=$?
 assert_code 0 "--version"
 assert_out "ccchef-runner "
 
+# The runner embeds the converge path, not the controller's modules (their
+# names are the keys of the embedded module table).
+check; grep -aq 'ccchef\.converge' "$RUNNER" || fail "the runner lacks ccchef.converge"
+for m in cli remote remote_node bundle scaffold; do
+	check; ! grep -aqE "ccchef\.$m([^_a-z]|\$)" "$RUNNER" || fail "the runner embeds ccchef.$m"
+done
+
 # runner ARGS < tar: sets OUT, ERR, CODE
 runner() {
 	"$RUNNER" --state-dir "$STATE" "$@" >"$T/.out" 2>"$T/.err"
