@@ -98,6 +98,13 @@ assert_not_out "runner cached"
 apply -N n1 --attr cc_site.template=cookbooks/mysite/files/nope.conf
 assert_code 2 "missing template, apply"
 assert_err 'cc_site.template = "cookbooks/mysite/files/nope.conf": no such file in the kitchen (resolved on this machine'
+# An absolute path is the node's own file: the controller cannot check it;
+# the node names the attribute and says it resolved it there.
+remote --attr cc_site.template=/nonexistent/site.conf n1
+assert_code 2 "template missing on the node"
+assert_err 'cc_site.template = "/nonexistent/site.conf": no such file (resolved on node n1, an absolute path names the node'"'"'s own file)'
+assert_err "n1: error: cookbooks/cc_site/recipes/default.lua:"
+check; printf '%s' "$OUT" | grep -qE "^n1 +bad input " || fail "bad input row"
 # Outside the kitchen: works with apply, refused by remote before connecting.
 cp "$K/cookbooks/mysite/files/apache.conf" "$T/outside.conf"
 remote --attr cc_site.template=../outside.conf n1
