@@ -90,10 +90,10 @@ local APPLY_ONLY = {
   ["--backups"] = { "backups", true },
   ["--lock-timeout"] = { "lock_timeout", true },
   ["--command-timeout"] = { "command_timeout", true },
-  ["-N"] = { "node_name", true }, ["--node"] = { "node_name", true },
 }
-local APPLY_OPTIONS = converge.options(converge.RUN_OPTIONS, converge.KITCHEN_OPTIONS, APPLY_ONLY)
-local ATTRS_OPTIONS = converge.options(converge.KITCHEN_OPTIONS, { ["--format"] = { "format", true } })
+local NODE_OPTION = { ["-N"] = { "node_name", true }, ["--node"] = { "node_name", true } }
+local APPLY_OPTIONS = converge.options(converge.RUN_OPTIONS, converge.KITCHEN_OPTIONS, NODE_OPTION, APPLY_ONLY)
+local ATTRS_OPTIONS = converge.options(converge.KITCHEN_OPTIONS, NODE_OPTION, { ["--format"] = { "format", true } })
 
 local usage_error, parse = converge.usage_error, converge.parse
 
@@ -222,7 +222,7 @@ function M.main(args)
     if as_json then
       io.stdout:write(json.encode({ event = "error", kind = code.kind, message = code.message }), "\n")
     end
-    return detailed and 1 or 2
+    return converge.exit_code({ input = true }, detailed)
   end
   return code
 end
