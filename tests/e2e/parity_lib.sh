@@ -17,7 +17,9 @@
 #
 #   parity_setup              sshd node n1, the kitchen directory $K
 #   parity NAME ARGS...       run both ways; sets LCODE, RCODE, LOUT, ROUT
-#                             (the normalized event lines)
+#                             (the normalized event lines); $PARITY_APPLY_ARGS
+#                             are given to apply only (-N n1: the inventory
+#                             entry remote uses for target n1)
 #   parity_updated N          both runs reported N updated
 K="$T/k"
 LROOT="$T/local/root"
@@ -92,7 +94,9 @@ parity() {
 	local name=$1
 	shift
 	rm -f "$LSTATE/last-run.json" "$RSTATE/last-run.json"
-	(cd "$K" && "$CCCHEF" apply --state-dir "$LSTATE" --no-color --format json --attr "root=$LROOT" "$@" \
+	# shellcheck disable=SC2086 # PARITY_APPLY_ARGS: words for apply only (-N n1)
+	(cd "$K" && "$CCCHEF" apply --state-dir "$LSTATE" --no-color --format json --attr "root=$LROOT" \
+		${PARITY_APPLY_ARGS:-} "$@" \
 		>"$T/$name.local.json" 2>"$T/$name.local.err")
 	LCODE=$?
 	(cd "$K" && "$CCCHEF" remote -F "$T/ssh/config" --runner "$RUNNER" --no-color --format json \

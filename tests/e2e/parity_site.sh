@@ -89,6 +89,19 @@ assert_code 0 "apply after remote"
 assert_summary 0 0
 assert_eq "$(apache_reloads)" "$reloads" "reloads after apply"
 
+# Through the parity harness: apply -N n1 and remote n1 on the converged
+# site give the same events (every resource of cc_site and apache2), the
+# same exit code and last-run.json, 0 updated, real run and why-run.
+PARITY_APPLY_ARGS="-N n1"
+parity site_again
+assert_eq "$LCODE" 0 "site, both ways"
+parity_updated 0
+check; [ "$(printf '%s\n' "$ROUT" | grep -c '"event": "resource"')" -gt 15 ] || fail "site events: $ROUT"
+parity site_whyrun -n
+parity_updated 0
+assert_eq "$(apache_reloads)" "$reloads" "reloads after the parity runs"
+PARITY_APPLY_ARGS=
+
 # A path attribute that names nothing: the attribute is named, and where it
 # was resolved; no node is contacted (the controller compiles first).
 remote --attr cc_site.template=cookbooks/mysite/files/nope.conf n1
