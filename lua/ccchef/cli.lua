@@ -174,6 +174,11 @@ end
 -- here is a bug in ccchef, and its traceback is what a bug report needs.
 M.traceback, M.internal_error = converge.traceback, converge.internal_error
 
+-- The old names of what moved to ccchef.converge, for code written against
+-- them (the same functions: there is one path).
+M.apply, M.prepare, M.parse, M.usage_error, M.number_option =
+  converge.run, converge.prepare, converge.parse, converge.usage_error, converge.number_option
+
 local COMMANDS = {
   apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help, new = cmd_new,
   remote = function(args) return require("ccchef.remote").cmd_remote(args) end,
