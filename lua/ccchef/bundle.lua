@@ -86,7 +86,9 @@ end
 -- or a dot file at the top (those would ship the whole kitchen or its
 -- version-control data).
 local function kitchen_relative(v, dir)
-  if type(v) ~= "string" or v == "" or #v > 4096 or util.is_absolute(v) or v:find("%z") then return nil end
+  -- Values with white space or control characters are content, not paths
+  -- (checked first: most property values are content).
+  if type(v) ~= "string" or v == "" or #v > 4096 or v:find("[%s%c]") or util.is_absolute(v) then return nil end
   local parts = {}
   local path = (dir and dir ~= "." and not util.is_absolute(dir)) and (dir .. "/" .. v) or v
   for part in path:gmatch("[^/]+") do
@@ -114,7 +116,8 @@ end
 --     attribute or property value that is a relative path naming a file or
 --     directory of the kitchen.
 -- Not nodes.lua: the node's own entry travels in run.json.
-function M.needs(root, prep, run, environment)
+function M.needs(root, prep, run, environment, cache)
+  cache = cache or {}
   local want, seen = {}, {}
   local function add(p)
     if p and not seen[p] then
@@ -122,9 +125,16 @@ function M.needs(root, prep, run, environment)
       want[#want + 1] = p
     end
   end
+  -- cache (shared by the nodes of a run): does this kitchen path exist?
   local function add_named(v, dir)
     local rel = kitchen_relative(v, dir)
-    if rel and sys.lstat(rel) then add(rel) end
+    if not rel then return end
+    local exists = cache["\0ex " .. rel]
+    if exists == nil then
+      exists = sys.lstat(rel) ~= nil
+      cache["\0ex " .. rel] = exists
+    end
+    if exists then add(rel) end
   end
   local reached = {}
   local function recipe(path)
@@ -191,25 +201,36 @@ function M.collect(root, want, cache)
     end
     return false
   end
+  -- Directory listings and file types are kept in cache too: every node
+  -- of a run walks the same kitchen.
   local function walk(dir, rel)
-    local names, err = sys.listdir(dir)
-    if not names then errors.input("cannot read the kitchen: " .. err) end
-    table.sort(names)
+    local names = cache["\0ls " .. dir]
+    if not names then
+      local err
+      names, err = sys.listdir(dir)
+      if not names then errors.input("cannot read the kitchen: " .. err) end
+      table.sort(names)
+      cache["\0ls " .. dir] = names
+    end
     for _, name in ipairs(names) do
       local path, r = dir .. "/" .. name, rel == "" and name or rel .. "/" .. name
       local go, whole = wanted(r)
       if go and not SKIP[name] then
-        local st = sys.lstat(path)
+        local st = cache["\0st " .. path]
+        if st == nil then
+          st = sys.lstat(path) or false
+          cache["\0st " .. path] = st
+        end
         if st and st.type == "directory" then
           entries[#entries + 1] = { path = r, type = "directory", mode = st.mode }
           walk(path, r)
         elseif st and st.type == "file" and whole then
-          local data = cache[r]
+          local data = cache["\0data " .. r]
           if not data then
             local rerr
             data, rerr = sys.read(path)
             if not data then errors.input("cannot read " .. rerr) end
-            cache[r] = data
+            cache["\0data " .. r] = data
           end
           total = total + #data
           if total > MAX_BUNDLE then

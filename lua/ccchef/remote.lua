@@ -341,6 +341,7 @@ local function plan_nodes(opts, targets, runlist)
   -- From here on the controller is in the kitchen (converge.prepare enters
   -- it): every path the user gave was made absolute above.
   local facts = require("ccchef.facts").collect()
+  worker.trace("planned targets")
   local plans, bad = {}, {}
   for i, n in ipairs(nodes) do
     local node_facts = {}
@@ -359,6 +360,7 @@ local function plan_nodes(opts, targets, runlist)
       plans[i] = { prep = prep, run = run, environment = environment, entry = entry }
     end
   end
+  worker.trace("compiled every node")
   if #bad > 0 then return { bad = bad, nodes = nodes } end
   local sha, arch = sha256_of(runner), our_arch(facts)
   local tmpdir, derr = private_dir.create()
@@ -376,7 +378,7 @@ local function plan_nodes(opts, targets, runlist)
         cmdline_layers = layers, environment = plan.environment,
         why_run = opts.why_run or false, log_level = opts.log_level,
       }
-      local want = is_kitchen and bundle.needs(root, plan.prep, plan.run, plan.environment) or nil
+      local want = is_kitchen and bundle.needs(root, plan.prep, plan.run, plan.environment, cache) or nil
       local entries = bundle.collect(root, want, cache)
       entries[#entries + 1] = { path = "run.json", type = "file", mode = 420, data = json.encode(run) }
       local tar, perr = archive.pack(entries)
