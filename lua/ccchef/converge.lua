@@ -308,11 +308,13 @@ end
 
 -- Written after every run that is not why-run, by apply and the runner
 -- alike (`ccchef status` reads it). Mode 0600: error messages can carry
--- what a resource read.
+-- what a resource read. Atomic (a temporary file renamed) but not
+-- fsynced: it is a report, and an fsync would cost every no-op run more
+-- than the rest of it on a busy disk.
 function M.write_last_run(state_dir, info)
   local ok, err = util.mkdir_p(sys, state_dir, 493)
   if ok then
-    ok, err = sys.write(state_dir .. "/last-run.json", json.encode(info) .. "\n", 384, nil, nil, true)
+    ok, err = sys.write(state_dir .. "/last-run.json", json.encode(info) .. "\n", 384, nil, nil, false)
   end
   if not ok then io.stderr:write("ccchef: warning: cannot write last-run.json: " .. tostring(err) .. "\n") end
 end
