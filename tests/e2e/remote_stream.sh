@@ -85,4 +85,19 @@ remote n2 bad.lua
 assert_code 1 "failed resource"
 check; printf '%s' "$OUT" | grep -qE "^n2 +failed +1 +0 +1 +[0-9.]+ s +execute\[breaks\]: " || fail "failed row with its reason"
 
+# A recipe that fails only with the node's own facts passes the
+# controller's compile (node.facts_known is false there) and fails on the
+# node: bad input, with its kitchen-relative file:line in human output, in
+# the table, and in JSON.
+cat >"$T/k/nodefacts.lua" <<'LUA'
+file("/tmp/never-written-by-ccchef-tests") { content = "x" }
+if node.facts_known then error("only on the node") end
+LUA
+remote n2 nodefacts.lua
+assert_code 2 "compile error on the node"
+assert_err "n2: error: nodefacts.lua:2: only on the node"
+check; printf '%s' "$OUT" | grep -qE "^n2 +bad input .*nodefacts.lua:2: only on the node" || fail "bad input row"
+remote --format json n2 nodefacts.lua
+assert_out '"event":"error","file":"nodefacts.lua","kind":"input","line":2,"message":"only on the node"'
+
 finish
