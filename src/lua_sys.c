@@ -582,6 +582,15 @@ static int l_realpath(lua_State *L)
 	return 1;
 }
 
+/* The run's working directory is the kitchen's root (docs/kitchen.md,
+ * "Paths"), on `apply` and on a node alike: relative paths in recipes,
+ * attributes and messages then mean the same thing everywhere. */
+static int l_chdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	return result(L, chdir(path) == 0, path);
+}
+
 int luaopen_ccchef_sys(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -609,6 +618,7 @@ int luaopen_ccchef_sys(lua_State *L)
 		{"inflight_start", l_inflight_start},
 		{"test_hook", l_test_hook},
 		{"realpath", l_realpath},
+		{"chdir", l_chdir},
 		{"user", l_user},
 		{"group", l_group},
 		{"grouplist", l_grouplist},

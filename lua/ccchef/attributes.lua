@@ -139,19 +139,4 @@ function M.recorder(set, file)
   return proxy({})
 end
 
--- "a.b.c=value" from the command line. Values look like what they are:
--- integers and decimals become numbers, true/false booleans, else strings.
-function M.parse_assignment(s)
-  local key, value = s:match("^([%w_%.%-]+)=(.*)$")
-  if not key then return nil, string.format("--attr %q: expected KEY.PATH=VALUE", s) end
-  local path = {}
-  for part in key:gmatch("[^%.]+") do path[#path + 1] = part end
-  local v = value
-  if value == "true" then v = true
-  elseif value == "false" then v = false
-  elseif value:match("^%-?%d+$") then v = math.tointeger(tonumber(value))
-  elseif value:match("^%-?%d+%.%d+$") then v = tonumber(value) end
-  return path, v
-end
-
 return M

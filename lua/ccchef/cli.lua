@@ -3,15 +3,13 @@
 --   0 converged, 1 a resource failed, 2 bad input;
 --   with --detailed-exitcodes (Puppet's scheme): 0 no changes, 2 changes,
 --   4 failures, 6 changes and failures, 1 bad input.
+local converge = require("ccchef.converge")
 local errors = require("ccchef.errors")
 local json = require("ccchef.json")
-local report = require("ccchef.report")
-local state = require("ccchef.state")
-local util = require("ccchef.util")
 
 local M = {}
 
-M.VERSION = "0.1.0"
+M.VERSION = converge.VERSION
 
 local USAGE = [[
 usage: ccchef COMMAND [options] ...
@@ -84,214 +82,24 @@ manager. Recipes see them in `node`.
 ]],
 }
 
--- Option table: name -> { key, takes_value }
-local APPLY_OPTIONS = {
-  ["-n"] = { "why_run" }, ["--why-run"] = { "why_run" },
-  ["--format"] = { "format", true },
-  ["-l"] = { "log_level", true }, ["--log-level"] = { "log_level", true },
-  ["--detailed-exitcodes"] = { "detailed_exitcodes" },
+-- apply's own options, besides the run and kitchen options every
+-- converging command shares (ccchef.converge).
+local APPLY_ONLY = {
   ["--state-dir"] = { "state_dir", true },
   ["--backup-dir"] = { "backup_dir", true },
   ["--backups"] = { "backups", true },
   ["--lock-timeout"] = { "lock_timeout", true },
   ["--command-timeout"] = { "command_timeout", true },
-  ["--color"] = { "color" }, ["--no-color"] = { "no_color" },
 }
+local NODE_OPTION = { ["-N"] = { "node_name", true }, ["--node"] = { "node_name", true } }
+local APPLY_OPTIONS = converge.options(converge.RUN_OPTIONS, converge.KITCHEN_OPTIONS, NODE_OPTION, APPLY_ONLY)
+local ATTRS_OPTIONS = converge.options(converge.KITCHEN_OPTIONS, NODE_OPTION, { ["--format"] = { "format", true } })
 
--- Options that choose the kitchen, node and attributes: apply and attrs.
-local KITCHEN_OPTIONS = {
-  ["-k"] = { "kitchen", true }, ["--kitchen"] = { "kitchen", true },
-  ["-E"] = { "environment", true }, ["--environment"] = { "environment", true },
-  ["-j"] = { "json_attrs", true, true }, ["--json-attributes"] = { "json_attrs", true, true },
-  ["--attr"] = { "attrs", true, true },
-  ["-N"] = { "node_name", true }, ["--node"] = { "node_name", true },
-}
-for k, v in pairs(KITCHEN_OPTIONS) do APPLY_OPTIONS[k] = v end
-
-local ATTRS_OPTIONS = { ["--format"] = { "format", true } }
-for k, v in pairs(KITCHEN_OPTIONS) do ATTRS_OPTIONS[k] = v end
-
-local function usage_error(msg)
-  errors.input(msg .. " (see 'ccchef help')")
-end
-
-local function parse(args, first, spec)
-  local opts, rest = {}, {}
-  local i = first
-  while i <= #args do
-    local a = args[i]
-    local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
-    name = name or a
-    local o = spec[name]
-    if a == "--" then
-      for j = i + 1, #args do rest[#rest + 1] = args[j] end
-      break
-    elseif o then
-      if o[2] then
-        local v = inline
-        if v == nil then
-          i = i + 1
-          v = args[i]
-        end
-        if v == nil then usage_error("option " .. name .. " needs a value") end
-        if o[3] then
-          opts[o[1]] = opts[o[1]] or {}
-          table.insert(opts[o[1]], v)
-        else
-          opts[o[1]] = v
-        end
-      else
-        opts[o[1]] = true
-      end
-    elseif a:sub(1, 1) == "-" and #a > 1 then
-      local known = {}
-      for k in pairs(spec) do known[#known + 1] = k end
-      usage_error("unknown option " .. a .. require("ccchef.util").suggest(a, known))
-    else
-      rest[#rest + 1] = a
-    end
-    i = i + 1
-  end
-  return opts, rest
-end
-
-local function number_option(opts, key, default)
-  local v = opts[key]
-  if v == nil then return default end
-  local n = tonumber(v)
-  if not n or n < 0 then usage_error("--" .. key:gsub("_", "-") .. " needs a non-negative number") end
-  return n
-end
-
-local function exit_code(summary, detailed)
-  local failed = summary.failed > 0 or not summary.success
-  local changed = summary.updated > 0
-  if detailed then
-    return (changed and 2 or 0) + (failed and 4 or 0)
-  end
-  return failed and 1 or 0
-end
-
--- What apply and attrs share: find the kitchen, load custom resources,
--- expand the run list, and layer the attributes. Returns a table with
--- kitchen, entries (recipe files in order), node (what recipes see),
--- attributes (the set, with provenance) and run_list.
-function M.prepare(opts, runlist, facts)
-  local kitchen_mod = require("ccchef.kitchen")
-  local attributes = require("ccchef.attributes")
-  local root = kitchen_mod.find(os.getenv("PWD") or ".", opts.kitchen)
-  local kitchen = root and kitchen_mod.open(root)
-  local node_name = opts.node_name or facts.hostname
-  -- The remote runner hands over the node's inventory entry as the
-  -- controller read it (the node may be a literal user@host target).
-  local node_entry = opts.node_entry
-  if not node_entry and kitchen then
-    node_entry = kitchen:inventory()[node_name]
-    if opts.node_name and not node_entry then
-      errors.input(string.format("node '%s' is not in the inventory %s", node_name, kitchen.inventory_path))
-    end
-  elseif not node_entry and opts.node_name then
-    errors.input(string.format("--node %s needs a kitchen with nodes.lua (none found; use -k DIR)", node_name))
-  end
-  if #runlist == 0 and node_entry then
-    for _, item in ipairs(kitchen_mod.node_runlist(root, node_entry)) do runlist[#runlist + 1] = item end
-  end
-  local entries, roles = kitchen_mod.expand(kitchen, runlist)
-  local layers = {}
-  if opts.cli_attribute_table then -- `ccchef remote`'s -j and --attr, merged by the controller
-    layers[#layers + 1] = { value = opts.cli_attribute_table, origin = "command line of ccchef remote" }
-  end
-  for _, file in ipairs(opts.json_attrs or {}) do
-    local text, err = require("ccchef.sys").read(file)
-    if not text then errors.input("-j: " .. err) end
-    local value, jerr = json.decode(text)
-    if value == nil then errors.input(string.format("-j %s: invalid JSON: %s", file, jerr)) end
-    if type(value) ~= "table" then errors.input(string.format("-j %s: expected a JSON object", file)) end
-    layers[#layers + 1] = { value = value, origin = file }
-  end
-  for _, a in ipairs(opts.attrs or {}) do
-    local path, value = attributes.parse_assignment(a)
-    if not path then errors.input(value) end
-    layers[#layers + 1] = { path = path, value = value, origin = "--attr " .. a }
-  end
-  local set = kitchen_mod.attributes(kitchen, {
-    roles = roles,
-    environment = opts.environment or (node_entry and node_entry.environment),
-    node_entry = node_entry, node_name = node_name, cli_layers = layers,
-  }, facts)
-  local registry = require("ccchef.registry")
-  require("ccchef.custom").load_kitchen(kitchen, registry)
-  return {
-    kitchen = kitchen, entries = entries, run_list = runlist, attributes = set,
-    node = kitchen_mod.node_view(set, facts),
-  }
-end
-
--- Converge this machine: what `apply` does once its arguments are parsed,
--- and what the remote runner does with the bundle it was sent. opts has the
--- keys of APPLY_OPTIONS, plus (for the runner) attributes (a table merged
--- into node) and node_name. reporter is optional (the runner wraps the JSON
--- one to remember failed resources). Returns the exit code and the summary
--- (nil when the run did not reach the converge phase) or the error.
-function M.apply(opts, runlist, reporter)
-  local format = opts.format or "human"
-  if format ~= "human" and format ~= "json" then usage_error("--format must be human or json") end
-  if opts.log_level and not report.LEVELS[opts.log_level] then
-    usage_error("--log-level must be error, warn, info or debug")
-  end
-  local color = nil
-  if opts.color then color = true end
-  if opts.no_color then color = false end
-  local facts = require("ccchef.facts").collect()
-  facts.name = opts.node_name or facts.hostname
-  reporter = reporter or (format == "json" and report.json or report.human)({
-    color = color, log_level = opts.log_level, node_name = facts.hostname })
-  local detailed = opts.detailed_exitcodes
-  local ok, result = xpcall(function()
-    local prep = M.prepare(opts, runlist, facts)
-    if #prep.entries == 0 then
-      usage_error("apply needs a run list: recipe files, recipe:COOKBOOK, role:NAME")
-    end
-    local state_dir = opts.state_dir or state.default_dir()
-    local run_opts = {
-      why_run = opts.why_run or false,
-      state_dir = state_dir,
-      backup_dir = opts.backup_dir or (state_dir .. "/backup"),
-      backups = math.tointeger(number_option(opts, "backups", 5)) or usage_error("--backups needs an integer"),
-      lock_timeout = number_option(opts, "lock_timeout", 30),
-      command_timeout = number_option(opts, "command_timeout", 3600),
-      node = prep.node,
-      kitchen = prep.kitchen,
-      reporter = reporter,
-      run_list = runlist,
-    }
-    local engine = require("ccchef.engine")
-    local run = engine.compile(run_opts, prep.entries)
-    -- A local converge leaves nothing that needs a finalizer at exit (the
-    -- lock is the kernel's to drop): the process may exit without freeing
-    -- the Lua state object by object.
-    require("ccchef.host").skip_close()
-    local summary = engine.converge(run)
-    -- Stdout has the report; stderr gets one line saying what stopped the run,
-    -- in either format, so `ccchef apply ... >log` still shows it.
-    if summary.error then
-      io.stderr:write("ccchef: error: " .. errors.format(summary.error) .. "\n")
-    end
-    return summary
-  end, M.traceback)
-  if not ok then
-    if not errors.is(result) then return M.internal_error(result) end
-    local e = result
-    reporter:error(e)
-    if e.kind == "input" then return detailed and 1 or 2, nil, e end
-    return detailed and 4 or 1, nil, e
-  end
-  return exit_code(result, detailed), result
-end
+local usage_error, parse = converge.usage_error, converge.parse
 
 local function cmd_apply(args)
   local opts, runlist = parse(args, 2, APPLY_OPTIONS)
-  return (M.apply(opts, runlist))
+  return (converge.run(opts, runlist))
 end
 
 -- ccchef attrs [NODE | RUNLIST...]: the merged attributes and, for each
@@ -305,7 +113,7 @@ local function cmd_attrs(args)
   else
     runlist = rest
   end
-  local prep = M.prepare(opts, runlist, facts)
+  local prep = converge.prepare(opts, runlist, facts)
   local leaves = prep.attributes:leaves()
   if opts.format == "json" then
     local out = {}
@@ -316,9 +124,7 @@ local function cmd_attrs(args)
   end
   local width = 0
   local lines = {}
-  local root = prep.kitchen and prep.kitchen.root .. "/"
   for _, l in ipairs(leaves) do
-    if root and l.origin and l.origin:sub(1, #root) == root then l.origin = l.origin:sub(#root + 1) end
     local v = type(l.value) == "table" and json.encode(l.value) or
       (type(l.value) == "string" and string.format("%q", l.value) or tostring(l.value))
     local left = l.path .. " = " .. v
@@ -366,18 +172,12 @@ end
 
 -- Errors that are tables are the user's or the world's; a string reaching
 -- here is a bug in ccchef, and its traceback is what a bug report needs.
-function M.traceback(e)
-  if errors.is(e) then return e end
-  return debug.traceback(tostring(e), 2)
-end
+M.traceback, M.internal_error = converge.traceback, converge.internal_error
 
-function M.internal_error(msg)
-  io.stderr:write("ccchef: internal error (please report): " .. tostring(msg) .. "\n")
-  return 70
-end
-
--- Shared with ccchef.remote, which parses its own options the same way.
-M.parse, M.usage_error, M.number_option = parse, usage_error, number_option
+-- The old names of what moved to ccchef.converge, for code written against
+-- them (the same functions: there is one path).
+M.apply, M.prepare, M.parse, M.usage_error, M.number_option =
+  converge.run, converge.prepare, converge.parse, converge.usage_error, converge.number_option
 
 local COMMANDS = {
   apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help, new = cmd_new,
@@ -427,7 +227,7 @@ function M.main(args)
     if as_json then
       io.stdout:write(json.encode({ event = "error", kind = code.kind, message = code.message }), "\n")
     end
-    return detailed and 1 or 2
+    return converge.exit_code({ input = true }, detailed)
   end
   return code
 end

@@ -80,6 +80,9 @@ function Run:include_file(entry)
   self.included[real] = true
   local text, err = sys.read(path)
   if not text then errors.input("cannot read recipe: " .. err) end
+  -- path is kitchen-relative (the run's working directory is the
+  -- kitchen's root): messages name cookbooks/x/recipes/y.lua:12.
+  errors.register_chunk(path)
   local chunk, perr = load(text, "@" .. path, "t", self.env)
   -- "web.lua:3: '}' expected near <eof>" -> file, line, "syntax error: ..."
   if not chunk then error(errors.from_lua(perr, "input", "syntax error"), 0) end
@@ -155,6 +158,53 @@ local function resolve_notifications(run)
   end
 end
 
+-- kitchen_path(path [, what]): a file of the kitchen named relative to its
+-- root, the same under `apply` and on a node (the run's working directory
+-- is the kitchen's root; docs/kitchen.md "Paths"). The result stays
+-- relative, so what a recipe builds from it (a "generated from" comment)
+-- never names the directory the kitchen sits in. An absolute path is the
+-- node's own file and is returned as it is. With `what` (the attribute
+-- that gave the path), a path that does not exist is an input error naming
+-- it and where it was looked for.
+function M.kitchen_path(run, path, what)
+  if type(path) ~= "string" or path == "" then
+    error(string.format("kitchen_path needs a path string%s", what and (" (" .. what .. ")") or ""), 3)
+  end
+  local info = debug.getinfo(3, "Sl")
+  local loc = info and info.source:sub(1, 1) == "@" and { file = info.source:sub(2), line = info.currentline } or nil
+  local absolute = util.is_absolute(path)
+  if not absolute then
+    path = path:gsub("^%./", "")
+    -- What `remote` ships: the paths a compile asked for (docs/remote.md).
+    run.kitchen_paths = run.kitchen_paths or {}
+    run.kitchen_paths[path] = true
+    local depth = 0
+    for part in path:gmatch("[^/]+") do
+      if part == ".." then depth = depth - 1 elseif part ~= "." then depth = depth + 1 end
+      -- Outside the kitchen: it works under apply (relative to the
+      -- kitchen's root), but `remote` ships only the kitchen, so the
+      -- controller refuses it before connecting.
+      if depth < 0 and run.node.facts_known == false then
+        errors.input(string.format("%s%q is outside the kitchen, and `remote` ships only the kitchen: "
+          .. "copy it into the kitchen, or give the absolute path of the node's own file",
+          what and (what .. " = ") or "", path), loc)
+      end
+    end
+  end
+  -- The controller compiles before connecting (docs/remote.md): it has the
+  -- kitchen, not the node's own files.
+  if what and (not absolute or run.node.facts_known ~= false) and not sys.stat(path) then
+    local where = run.node.facts_known == false and "on the controller, before connecting"
+      or (run.opts.remote_node and ("on node " .. tostring(run.opts.remote_node))) or "on this machine"
+    errors.input(string.format("%s = %q: no such %s (resolved %s, %s)", what, path,
+      absolute and "file" or "file in the kitchen", where,
+      absolute and "an absolute path names the node's own file" or "relative to the kitchen's root"), loc)
+  end
+  return path
+end
+
+local base_read_file = dsl.base_env().read_file
+
 -- The compile phase for a list of recipe files. Returns the run or raises
 -- an input error; nothing on the system has been changed either way.
 function M.compile(opts, recipes)
@@ -167,6 +217,18 @@ function M.compile(opts, recipes)
     cookbook_path = function(rel)
       if type(rel) ~= "string" then error("cookbook_path needs a relative path string", 2) end
       return util.join(run.current_dir or ".", rel)
+    end,
+    kitchen_path = function(path, what) return M.kitchen_path(run, path, what) end,
+    -- A relative path a recipe reads is the kitchen's: `remote` ships it.
+    read_file = function(path)
+      if type(path) ~= "string" then
+        error(string.format("read_file: expected a path, got %s", require("ccchef.schema").describe(path)), 2)
+      end
+      if not util.is_absolute(path) then
+        run.kitchen_paths = run.kitchen_paths or {}
+        run.kitchen_paths[path] = true
+      end
+      return base_read_file(path)
     end,
   }
   run.env = dsl.recipe_env(run)

@@ -45,12 +45,35 @@ function M.text(e)
   return string.format("(an error value that is a %s, not a message)", t)
 end
 
+-- Files of the kitchen loaded as Lua chunks ("@cookbooks/x/recipes/a.lua"),
+-- so that a location Lua shortened to "...<last 56 characters>:12:" (its
+-- LUA_IDSIZE limit on chunk names in messages) is shown whole again.
+local chunks = {}
+function M.register_chunk(path)
+  chunks[#chunks + 1] = path
+end
+
+function M.full_name(file)
+  if file:sub(1, 3) ~= "..." then return file end
+  local tail = file:sub(4)
+  for i = #chunks, 1, -1 do
+    local p = chunks[i]
+    if #p >= #tail and p:sub(-#tail) == tail then return p end
+  end
+  return file
+end
+
 -- Turn anything pcall caught into an error table. A string from a recipe
 -- ("web.lua:3: attempt to call a nil value") keeps its location; a string
 -- from ccchef's own modules is a bug and keeps its traceback.
 function M.wrap(e, kind)
   if M.is(e) then return e end
-  return M.new(kind or "input", M.text(e))
+  local msg = M.text(e)
+  -- "...ong/path.lua:12: attempt to ..." from a recipe's or a custom
+  -- resource's code: the whole kitchen-relative path again.
+  local file, rest = msg:match("^(%.%.%.[^:]*)(:%d+: .*)$")
+  if file then msg = M.full_name(file) .. rest end
+  return M.new(kind or "input", msg)
 end
 
 -- An error string Lua raised while loading or running a recipe, "web.lua:3:
@@ -66,7 +89,7 @@ function M.from_lua(msg, kind, what)
   local file, line, rest = msg:match("^(.-):(%d+): (.*)$")
   local prefix = what and (what .. ": ") or ""
   if not file then return M.new(kind, prefix .. msg) end
-  return M.new(kind, prefix .. rest, { file = file, line = tonumber(line) })
+  return M.new(kind, prefix .. rest, { file = M.full_name(file), line = tonumber(line) })
 end
 
 -- "web.lua:12: file[/etc/motd]: unknown property 'contnet'"

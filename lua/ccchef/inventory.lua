@@ -19,6 +19,21 @@ local util = require("ccchef.util")
 
 local M = {}
 
+-- Names in natural order: node2 before node10 (digit runs compare as numbers).
+function M.natural_less(a, b)
+  local function key(s)
+    -- Each digit run becomes its length (3 digits) then its digits: a
+    -- longer number sorts after a shorter one.
+    return (s:gsub("%d+", function(d)
+      local v = d:gsub("^0+", "")
+      return string.format("%03d", #v) .. v
+    end))
+  end
+  local ka, kb = key(a), key(b)
+  if ka ~= kb then return ka < kb end
+  return a < b
+end
+
 local FIELDS = {
   host = "string", port = "number", user = "string", roles = "table",
   environment = "string", attributes = "table", run_list = "table",
@@ -98,7 +113,7 @@ function M.resolve(targets, nodes)
       if #matched == 0 then
         errors.input(string.format("no node in the inventory has the role '%s'", role))
       end
-      table.sort(matched)
+      table.sort(matched, M.natural_less)
       for _, name in ipairs(matched) do
         local spec = copy_node(name, nodes[name])
         spec.from_inventory = true

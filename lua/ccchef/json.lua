@@ -42,10 +42,17 @@ end
 
 local encode
 
+-- A table marked with M.array encodes as a JSON list even when empty (an
+-- empty Lua table is otherwise "{}").
+local ARRAY = {}
+function M.array(t)
+  return setmetatable(t or {}, ARRAY)
+end
+
 local function encode_table(t, depth)
   if depth > 64 then error("json: nesting too deep (a cycle?)") end
   local kind = is_array(t)
-  if kind == "empty" then return "{}" end
+  if kind == "empty" then return getmetatable(t) == ARRAY and "[]" or "{}" end
   local parts = {}
   if kind then
     for i = 1, #t do parts[i] = encode(t[i], depth + 1) end

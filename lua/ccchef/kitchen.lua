@@ -40,8 +40,16 @@ function M.find(start, explicit)
   end
 end
 
+-- root is "." once the run has entered the kitchen (ccchef.converge does):
+-- every path below it is then kitchen-relative, in messages too.
 function M.open(root)
   return setmetatable({ root = root }, Kitchen)
+end
+
+-- A path of the kitchen: "cookbooks/x" when the run is in the kitchen.
+function Kitchen:path(rel)
+  if self.root == "." then return rel end
+  return self.root .. "/" .. rel
 end
 
 -- Run a kitchen file (role, environment, inventory, resource definition)
@@ -49,6 +57,7 @@ end
 function M.load_table_file(path, env, what)
   local text, err = sys.read(path)
   if not text then errors.input(string.format("cannot read %s: %s", what, err)) end
+  errors.register_chunk(path)
   local chunk, perr = load(text, "@" .. path, "t", env or require("ccchef.dsl").base_env())
   if not chunk then errors.input(perr) end
   local ok, v = pcall(chunk)
@@ -60,13 +69,13 @@ function M.load_table_file(path, env, what)
 end
 
 function Kitchen:cookbook_dir(name)
-  return self.root .. "/cookbooks/" .. name
+  return self:path("cookbooks/" .. name)
 end
 
 function Kitchen:cookbook_names()
   local names = {}
-  for _, n in ipairs(sys.listdir(self.root .. "/cookbooks") or {}) do
-    local st = sys.stat(self.root .. "/cookbooks/" .. n)
+  for _, n in ipairs(sys.listdir(self:path("cookbooks")) or {}) do
+    local st = sys.stat(self:path("cookbooks/" .. n))
     if st and st.type == "directory" and not n:match("^%.") then names[#names + 1] = n end
   end
   table.sort(names)
@@ -80,8 +89,8 @@ function Kitchen:recipe(spec, where)
   name = name or "default"
   local cdir = self:cookbook_dir(cookbook)
   if not sys.stat(cdir) then
-    errors.input(string.format("cookbook '%s' not found (looked in %s/cookbooks/)%s", cookbook,
-      self.root, util.suggest(cookbook, self:cookbook_names())), where)
+    errors.input(string.format("cookbook '%s' not found (looked in %s/)%s", cookbook,
+      self:path("cookbooks"), util.suggest(cookbook, self:cookbook_names())), where)
   end
   local path = cdir .. "/recipes/" .. name .. ".lua"
   if not sys.stat(path) then
@@ -101,7 +110,7 @@ end
 -- sorted: what error messages offer instead of a name not found.
 function Kitchen:lua_names(dir)
   local names = {}
-  for _, f in ipairs(sys.listdir(self.root .. "/" .. dir) or {}) do
+  for _, f in ipairs(sys.listdir(self:path(dir)) or {}) do
     names[#names + 1] = f:match("^(.*)%.lua$")
   end
   table.sort(names)
@@ -111,7 +120,7 @@ end
 local ROLE_KEYS = { description = true, run_list = true, attributes = true }
 
 function Kitchen:role(name)
-  local path = self.root .. "/roles/" .. name .. ".lua"
+  local path = self:path("roles/" .. name .. ".lua")
   if not sys.stat(path) then
     errors.input(string.format("role '%s' not found (looked for %s)%s", name, path,
       util.suggest(name, self:lua_names("roles"))))
@@ -128,7 +137,7 @@ function Kitchen:role(name)
 end
 
 function Kitchen:environment(name)
-  local path = self.root .. "/environments/" .. name .. ".lua"
+  local path = self:path("environments/" .. name .. ".lua")
   if not sys.stat(path) then
     local have = self:lua_names("environments")
     errors.input(string.format("environment '%s' not found (looked for %s; environments: %s)", name, path,
@@ -143,7 +152,7 @@ end
 -- (read and checked by ccchef.inventory, as `ccchef remote` reads it)
 function Kitchen:inventory()
   if self.inventory_cache then return self.inventory_cache end
-  local path = self.root .. "/nodes.lua"
+  local path = self:path("nodes.lua")
   self.inventory_cache = require("ccchef.inventory").load(path, false)
   self.inventory_path = path
   return self.inventory_cache
@@ -155,7 +164,7 @@ end
 function M.node_runlist(root, entry)
   local list = {}
   for _, r in ipairs(entry.roles or {}) do
-    if root and sys.stat(root .. "/roles/" .. r .. ".lua") then list[#list + 1] = "role:" .. r end
+    if root and sys.stat((root == "." and "" or root .. "/") .. "roles/" .. r .. ".lua") then list[#list + 1] = "role:" .. r end
   end
   for _, r in ipairs(entry.run_list or {}) do list[#list + 1] = r end
   return list
@@ -195,7 +204,7 @@ function M.expand(kitchen, items)
             local cycle = {}
             for j = i, #stack do cycle[#cycle + 1] = stack[j] end
             cycle[#cycle + 1] = rest
-            errors.input("role cycle: " .. table.concat(cycle, " -> "), { file = kitchen.root .. "/roles/" .. rest .. ".lua" })
+            errors.input("role cycle: " .. table.concat(cycle, " -> "), { file = kitchen:path("roles/" .. rest .. ".lua") })
           end
         end
         local role = kitchen:role(rest)
@@ -207,9 +216,11 @@ function M.expand(kitchen, items)
         errors.input(string.format("run-list item %q: unknown kind '%s' (use recipe:NAME, role:NAME or a .lua file)",
           item, kind))
       else
-        local st = sys.stat(item)
-        local real = st and sys.realpath(item) or item
-        add({ path = item, base = util.dirname(real), label = item })
+        -- A loose recipe's base (where its files/ and templates/ are) is
+        -- its directory, kept relative when the recipe is given relative
+        -- to the kitchen's root (the run's working directory).
+        local base = util.is_absolute(item) and util.dirname(sys.realpath(item) or item) or util.dirname(item)
+        add({ path = item, base = base, label = item })
       end
     end
   end
@@ -239,6 +250,7 @@ function Kitchen:load_default_attributes(set, node_facts)
       env.node = node_facts
       local text, err = sys.read(path)
       if not text then errors.input("cannot read attribute file: " .. err) end
+      errors.register_chunk(path)
       local chunk, perr = load(text, "@" .. path, "t", env)
       if not chunk then errors.input(perr) end
       local ok, e = pcall(chunk)

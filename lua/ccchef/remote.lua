@@ -18,10 +18,11 @@
 -- node is ccchef.remote_node.
 local archive = require("ccchef.archive")
 local bundle = require("ccchef.bundle")
-local cli = require("ccchef.cli")
+local converge = require("ccchef.converge")
 local errors = require("ccchef.errors")
 local inventory = require("ccchef.inventory")
 local json = require("ccchef.json")
+local private_dir = require("ccchef.private_dir")
 local worker = require("ccchef.remote_node")
 local report = require("ccchef.report")
 local sys = require("ccchef.sys")
@@ -75,14 +76,11 @@ Takes the ssh options of `remote` (-F, -i, -u, --sudo, -p, -k, --inventory,
 ]],
 }
 
-local OPTIONS = {
-  ["-n"] = { "why_run" }, ["--why-run"] = { "why_run" },
-  ["--format"] = { "format", true },
-  ["-l"] = { "log_level", true }, ["--log-level"] = { "log_level", true },
-  ["--detailed-exitcodes"] = { "detailed_exitcodes" },
-  ["-k"] = { "kitchen", true }, ["--kitchen"] = { "kitchen", true },
+-- remote's own options, besides the run and kitchen options it shares
+-- with apply (ccchef.converge: -n, --format, -l, --detailed-exitcodes,
+-- colour, -k, -E, -j, --attr).
+local REMOTE_ONLY = {
   ["--inventory"] = { "inventory", true },
-  ["-E"] = { "environment", true }, ["--environment"] = { "environment", true },
   ["-F"] = { "ssh_config", true },
   ["-i"] = { "identity", true },
   ["-u"] = { "user", true }, ["--user"] = { "user", true },
@@ -93,12 +91,10 @@ local OPTIONS = {
   ["--connect-timeout"] = { "connect_timeout", true },
   ["--command-timeout"] = { "command_timeout", true },
   ["--runner"] = { "runner", true },
-  ["-j"] = { "json_attributes", true }, ["--json-attributes"] = { "json_attributes", true },
-  ["--color"] = { "color" }, ["--no-color"] = { "no_color" },
 }
+local OPTIONS = converge.options(converge.RUN_OPTIONS, converge.KITCHEN_OPTIONS, REMOTE_ONLY)
 
-local function usage_error(msg) cli.usage_error(msg) end
-
+local usage_error = converge.usage_error
 
 local function runner_file(opts)
   local path = opts.runner or os.getenv("CCCHEF_RUNNER")
@@ -122,86 +118,22 @@ local function sha256_of(path)
 end
 
 -- The architecture this runner is built for, as `uname -m` says it.
-local function our_arch()
-  local facts = require("ccchef.facts").collect()
+local function our_arch(facts)
   return facts.arch or facts.machine or "x86_64"
 end
 
--- --attr may be given many times: taken out before the common parser,
--- which keeps one value per option.
-local function take_attrs(args)
-  local kept, attrs = {}, {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local inline = a:match("^%-%-attr=(.*)$")
-    if inline then
-      attrs[#attrs + 1] = inline
-    elseif a == "--attr" then
-      i = i + 1
-      if args[i] == nil then usage_error("option --attr needs a value") end
-      attrs[#attrs + 1] = args[i]
-    elseif a == "--" then
-      for j = i, #args do kept[#kept + 1] = args[j] end
-      break
-    else
-      kept[#kept + 1] = a
-    end
-    i = i + 1
-  end
-  return kept, attrs
-end
-
--- Command-line attributes: -j FILE (a JSON object), then each --attr
--- a.b.c=VALUE (VALUE as JSON when it parses: 8080, true, "x", {...};
--- otherwise the string).
-local function cmdline_attributes(opts, attrs)
-  local out = {}
-  if opts.json_attributes then
-    local text, err = sys.read(bundle.abspath(opts.json_attributes))
-    if not text then errors.input("-j: " .. err) end
-    local t, jerr = json.decode(text)
-    if type(t) ~= "table" then errors.input("-j " .. opts.json_attributes .. ": not a JSON object: " .. tostring(jerr)) end
-    util.merge(out, t)
-  end
-  for _, a in ipairs(attrs) do
-    local path, value = a:match("^([%w_%.%-]+)=(.*)$")
-    if not path or path:find("^%.") or path:find("%.$") or path:find("%.%.") then
-      usage_error("--attr needs KEY.PATH=VALUE, got '" .. a .. "'")
-    end
-    local v = json.decode(value)
-    if v == nil then v = value end
-    local t = out
-    local keys = {}
-    for k in path:gmatch("[^.]+") do keys[#keys + 1] = k end
-    for k = 1, #keys - 1 do
-      if type(t[keys[k]]) ~= "table" then t[keys[k]] = {} end
-      t = t[keys[k]]
-    end
-    t[keys[#keys]] = v
-  end
-  return out
-end
-
 local function common_setup(args)
-  local attrs
-  args, attrs = take_attrs(args)
-  local opts, rest = cli.parse(args, 2, OPTIONS)
-  opts.attrs = attrs
-  local format = opts.format or "human"
-  if format ~= "human" and format ~= "json" then usage_error("--format must be human or json") end
-  if opts.log_level and not report.LEVELS[opts.log_level] then
-    usage_error("--log-level must be error, warn, info or debug")
-  end
-  local p = math.tointeger(cli.number_option(opts, "parallel", 10))
+  local opts, rest = converge.parse(args, 2, OPTIONS)
+  local format = converge.output_options(opts)
+  local p = math.tointeger(converge.number_option(opts, "parallel", 10))
   if not p or p < 1 then usage_error("--parallel needs a positive integer") end
   opts.parallel = p
   if opts.serial then
-    opts.serial = math.tointeger(cli.number_option(opts, "serial", 1))
+    opts.serial = math.tointeger(converge.number_option(opts, "serial", 1))
     if not opts.serial or opts.serial < 1 then usage_error("--serial needs a positive integer") end
   end
-  opts.connect_timeout = cli.number_option(opts, "connect_timeout", 10)
-  opts.command_timeout = cli.number_option(opts, "command_timeout", 3600)
+  opts.connect_timeout = converge.number_option(opts, "connect_timeout", 10)
+  opts.command_timeout = converge.number_option(opts, "command_timeout", 3600)
   if #rest == 0 then usage_error(args[1] .. " needs TARGETS") end
   return opts, rest, format
 end
@@ -296,7 +228,9 @@ local function fan_out(nodes, specs, opts, on_event, on_progress)
         if type(t) ~= "table" then t = { event = "stderr", line = ev.line } end
         if t.event == "run_end" then r.summary = t end
         if t.event == "node_error" then r.node_error = t end
-        if t.event == "error" then r.input_error = t end
+        if t.event == "error" then
+          if t.kind == "input" then r.input_error = t else r.run_error = t end
+        end
         if t.event == "status" then r.status = t.last_run end
         if t.event == "bootstrap" then r.bootstrap = t.action end
         on_event(r, t)
@@ -335,16 +269,30 @@ local function result_word(r)
     if st == "timeout" then return "timed out" end
     return "failed"
   end
-  if r.input_error or r.code == 2 then return "bad input" end
+  if r.input_error or (r.code == 2 and not r.run_error) then return "bad input" end
   if r.code ~= 0 then return "failed" end
   return r.summary and r.summary.why_run and "checked" or "converged"
 end
 
+-- Why a node's row is not "converged": the node's error, else the first
+-- failed resource and its error.
+local function reason(r)
+  local e = r.node_error or r.input_error or r.run_error
+  if e then return e.message and errors.format(e) or "" end
+  if r.first_failure then
+    return r.first_failure.resource .. ": " .. tostring(r.first_failure.error or "failed")
+  end
+  return ""
+end
+
 local function summary_table(out, results, why_run)
   local rows = { { "NODE", "RESULT", "RESOURCES", why_run and "WOULD UPDATE" or "UPDATED", "FAILED", "TIME", "" } }
-  for _, r in ipairs(results) do
+  local sorted = {}
+  for i, r in ipairs(results) do sorted[i] = r end
+  table.sort(sorted, function(a, b) return inventory.natural_less(a.name, b.name) end)
+  for _, r in ipairs(sorted) do
     local s = r.summary
-    local note = r.node_error and r.node_error.message or (r.input_error and r.input_error.message) or ""
+    local note = reason(r):gsub("\n.*", "")
     if #note > 100 then note = note:sub(1, 97) .. "..." end
     rows[#rows + 1] = {
       r.name, result_word(r), s and tostring(s.resources) or "-", s and tostring(s.updated) or "-",
@@ -365,76 +313,126 @@ local function summary_table(out, results, why_run)
   end
 end
 
-function M.cmd_remote(args)
-  worker.trace("parent start")
-  local opts, rest, format = common_setup(args)
-  local tmpdir
-  local targets = rest[1]
-  local runlist = { table.unpack(rest, 2) }
-  local color = nil
-  if opts.color then color = true end
-  if opts.no_color then color = false end
-  local ok, res = xpcall(function()
-    if targets:find("%.lua$") and sys.stat(targets) then
-      usage_error("TARGETS come first: ccchef remote TARGETS RUNLIST... (" .. targets .. " is a recipe file)")
+-- Everything before the first SSH session: targets, run lists, the
+-- kitchen, and each node's compile (its attributes, environment and run
+-- list; the controller's facts, marked node.facts_known = false), so that
+-- every bad-input error of every node is found at once and no node is
+-- touched. Then the per-node bundles (what each node's compile reached).
+local function plan_nodes(opts, targets, runlist)
+  if targets:find("%.lua$") and sys.stat(targets) then
+    usage_error("TARGETS come first: ccchef remote TARGETS RUNLIST... (" .. targets .. " is a recipe file)")
+  end
+  local nodes = inventory.resolve(targets, load_inventory(opts))
+  local runlists = {}
+  for i, n in ipairs(nodes) do runlists[i] = #runlist > 0 and runlist or (n.run_list or {}) end
+  local root, is_kitchen = bundle.root(opts, runlists)
+  for i, n in ipairs(nodes) do
+    -- Without a run list on the command line: the node's roles that have
+    -- a roles/NAME.lua, then its own run list, as `ccchef apply -N` does.
+    if #runlist == 0 then runlists[i] = require("ccchef.kitchen").node_runlist(root, n) end
+    if #runlists[i] == 0 then
+      errors.input(string.format("node %s has no run list: give RUNLIST, or run_list in nodes.lua", n.name))
     end
-    local nodes = inventory.resolve(targets, load_inventory(opts))
-    local runlists = {}
-    for i, n in ipairs(nodes) do runlists[i] = #runlist > 0 and runlist or (n.run_list or {}) end
-    local root = bundle.root(opts, runlists)
-    for i, n in ipairs(nodes) do
-      -- Without a run list on the command line: the node's roles that have
-      -- a roles/NAME.lua, then its own run list, as `ccchef apply -N` does.
-      if #runlist == 0 then
-        runlists[i] = require("ccchef.kitchen").node_runlist(root, n)
-      end
-      if #runlists[i] == 0 then
-        errors.input(string.format("node %s has no run list: give RUNLIST, or run_list in nodes.lua", n.name))
-      end
+    runlists[i] = bundle.relative_runlist(root, runlists[i])
+  end
+  local layers = converge.cmdline_layers(opts)
+  local runner = runner_file(opts)
+  local specs = {}
+  for i, n in ipairs(nodes) do specs[i] = base_spec(opts, n) end
+  -- From here on the controller is in the kitchen (converge.prepare enters
+  -- it): every path the user gave was made absolute above.
+  local facts = require("ccchef.facts").collect()
+  worker.trace("planned targets")
+  local plans, bad = {}, {}
+  for i, n in ipairs(nodes) do
+    local node_facts = {}
+    for k, v in pairs(facts) do node_facts[k] = v end
+    node_facts.name, node_facts.facts_known = n.name, false
+    local environment = opts.environment or n.environment
+    local entry = { attributes = n.attributes or {}, environment = n.environment, roles = n.roles }
+    local ok, prep, run = xpcall(converge.compile_only, converge.traceback, {
+      root = root, root_is_kitchen = is_kitchen, environment = environment, node_entry = entry,
+      cli_layers = layers, node_name = n.name,
+    }, runlists[i], node_facts)
+    if not ok then
+      if not errors.is(prep) then error(prep, 0) end
+      bad[#bad + 1] = { node = n.name, error = prep }
+    else
+      plans[i] = { prep = prep, run = run, environment = environment, entry = entry }
     end
-    local cmdline = cmdline_attributes(opts, opts.attrs)
-    local runner = runner_file(opts)
-    local sha, arch = sha256_of(runner), our_arch()
-    -- The kitchen is read and checked once, here, before any node is
-    -- contacted; each node's bundle (the kitchen and its run.json) is a
-    -- private file its worker streams.
-    local entries = bundle.collect(root)
-    local derr
-    tmpdir, derr = require("ccchef.runner").private_dir()
-    if not tmpdir then errors.input(derr) end
-    local specs = {}
+  end
+  worker.trace("compiled every node")
+  if #bad > 0 then return { bad = bad, nodes = nodes } end
+  local sha, arch = sha256_of(runner), our_arch(facts)
+  local tmpdir, derr = private_dir.create()
+  if not tmpdir then errors.input(derr) end
+  local cache = {}
+  local ok, err = pcall(function()
     for i, n in ipairs(nodes) do
-      local spec = base_spec(opts, n)
+      local spec, plan = specs[i], plans[i]
       spec.mode, spec.runner, spec.runner_sha, spec.arch = "converge", runner, sha, arch
       local run = {
-        run_list = bundle.relative_runlist(root, runlists[i]), attributes = n.attributes or {},
-        cmdline_attributes = cmdline,
-        why_run = opts.why_run or false, environment = opts.environment or n.environment,
-        roles = n.roles, node_name = n.name, log_level = opts.log_level,
+        run_list = runlists[i], node_name = n.name, kitchen = is_kitchen,
+        -- The inventory entries the node may see, by name: its own. (The
+        -- place for the entries a later nodes() query selects.)
+        inventory = { [n.name] = plan.entry },
+        cmdline_layers = layers, environment = plan.environment,
+        why_run = opts.why_run or false, log_level = opts.log_level,
       }
+      local want = is_kitchen and bundle.needs(root, plan.prep, plan.run, plan.environment, cache) or nil
+      local entries = bundle.collect(root, want, cache)
       entries[#entries + 1] = { path = "run.json", type = "file", mode = 420, data = json.encode(run) }
       local tar, perr = archive.pack(entries)
-      entries[#entries] = nil
       if not tar then errors.input("cannot pack the bundle: " .. perr) end
       spec.bundle = string.format("%s/node-%d.tar", tmpdir, i)
       local wok, werr = sys.write(spec.bundle, tar, 384, nil, nil, false)
       if not wok then errors.input("cannot write the bundle: " .. werr) end
-      specs[i] = spec
     end
-    return { nodes = nodes, specs = specs }
-  end, cli.traceback)
-  if not ok and tmpdir then require("ccchef.runner").remove_tree(tmpdir) end
+  end)
   if not ok then
-    if not errors.is(res) then return cli.internal_error(res) end
+    private_dir.remove(tmpdir)
+    error(err, 0)
+  end
+  return { nodes = nodes, specs = specs, tmpdir = tmpdir }
+end
+
+function M.cmd_remote(args)
+  worker.trace("parent start")
+  local opts, rest, format = common_setup(args)
+  local _, color = converge.output_options(opts)
+  local detailed = opts.detailed_exitcodes
+  local ok, res = xpcall(plan_nodes, converge.traceback, opts, rest[1], { table.unpack(rest, 2) })
+  if not ok then
+    if not errors.is(res) then return converge.internal_error(res) end
+    if format == "json" then
+      io.stdout:write(json.encode({ event = "error", kind = res.kind, message = res.message }), "\n")
+    end
     io.stderr:write("ccchef: error: " .. tostring(res) .. "\n")
-    return opts.detailed_exitcodes and 1 or 2
+    return converge.exit_code({ input = true }, detailed)
+  end
+  if res.bad then
+    -- Every node's compile error, then nothing else: no node was touched.
+    for _, b in ipairs(res.bad) do
+      local e = b.error
+      if format == "json" then
+        io.stdout:write(json.encode({ event = "error", node = b.node, kind = e.kind, message = e.message,
+          file = e.file, line = e.line, resource = e.resource }), "\n")
+      end
+      io.stderr:write(string.format("%s: error: %s\n", b.node, errors.format(e)))
+    end
+    io.stderr:write(string.format("ccchef: %d of %d nodes do not compile; no node was contacted\n",
+      #res.bad, #res.nodes))
+    return converge.exit_code({ input = true }, detailed)
   end
 
+  -- Each node's events go to a human reporter of its own, as `ccchef
+  -- apply` on that node would print them, each line prefixed with the
+  -- node's name.
   local reporters = {}
   local function reporter_for(r)
     if not reporters[r.name] then
-      reporters[r.name] = report.human({ color = color, log_level = opts.log_level })
-      reporters[r.name].out = prefixed(io.stdout, r.name .. ": ")
+      reporters[r.name] = report.human({ color = color, log_level = opts.log_level, tag = "", named = false,
+        out = prefixed(io.stdout, r.name .. ": "), err = prefixed(io.stderr, r.name .. ": ") })
     end
     return reporters[r.name]
   end
@@ -460,33 +458,11 @@ function M.cmd_remote(args)
     end
   end
 
-  local on_event_line
-  local function on_event(r, ev)
-    if format == "json" then
-      ev.node = r.name
-      io.stdout:write(json.encode(ev), "\n")
-      io.stdout:flush()
-      return
-    end
-    clear_status()
-    on_event_line(r, ev)
-    draw_status()
-  end
-  on_event_line = function(r, ev)
-    local rep = reporter_for(r)
+  -- What only the controller knows about a node (bootstrap, host key,
+  -- session errors); the run's own events go to the node's reporter.
+  local function controller_line(r, ev)
     local e = ev.event
-    if e == "run_start" then
-      rep.why_run = ev.why_run
-      if rep.level >= report.LEVELS.info then
-        io.stdout:write(string.format("%s: converging %d resources%s\n", r.name, ev.resources,
-          ev.why_run and " (why-run: nothing will be changed)" or ""))
-      end
-    elseif e == "resource" then rep:resource(ev)
-    elseif e == "message" then
-      if (report.LEVELS[ev.level] or 3) <= rep.level then
-        io.stdout:write(string.format("%s: %s: %s\n", r.name, ev.level, ev.message))
-      end
-    elseif e == "bootstrap" and ev.action == "uploaded" then
+    if e == "bootstrap" and ev.action == "uploaded" then
       io.stdout:write(string.format("%s: uploaded the runner (%d KiB, sha256 %s) in %.2f s\n",
         r.name, (ev.bytes + 1023) // 1024, ev.sha256:sub(1, 12), ev.duration))
     elseif e == "bootstrap" then
@@ -495,7 +471,7 @@ function M.cmd_remote(args)
     elseif e == "host_key" then
       io.stdout:write(string.format("%s: recorded the new %s host key %s in %s\n", r.name, ev.type,
         ev.fingerprint, ev.known_hosts))
-    elseif e == "node_error" or e == "error" then
+    elseif e == "node_error" then
       io.stderr:write(string.format("%s: error: %s\n", r.name, ev.message))
     elseif e == "stderr" then
       io.stderr:write(string.format("%s: | %s\n", r.name, ev.line))
@@ -503,22 +479,37 @@ function M.cmd_remote(args)
     io.stdout:flush()
   end
 
+  local function on_event(r, ev)
+    if ev.event == "resource" and ev.status == "failed" and not ev.ignored and not r.first_failure then
+      r.first_failure = ev
+    end
+    if format == "json" then
+      ev.node = r.name
+      io.stdout:write(json.encode(ev), "\n")
+      io.stdout:flush()
+      return
+    end
+    clear_status()
+    if not report.feed(reporter_for(r), ev) then controller_line(r, ev) end
+    draw_status()
+  end
+
   worker.trace("parent ready")
   local fok, results = pcall(fan_out, res.nodes, res.specs, opts, on_event, on_progress)
-  require("ccchef.runner").remove_tree(tmpdir)
+  private_dir.remove(res.tmpdir)
   if not fok then error(results, 0) end
   worker.trace("parent done")
-  local any_failed, any_input, any_changed = false, false, false
+  local outcome = { input = false, failed = false, changed = false }
   local node_results = {}
   for _, r in ipairs(results) do
     local word = result_word(r)
-    if word == "bad input" then any_input = true
-    elseif word ~= "converged" and word ~= "checked" then any_failed = true end
-    if r.summary and r.summary.updated > 0 then any_changed = true end
+    if word == "bad input" then outcome.input = true
+    elseif word ~= "converged" and word ~= "checked" then outcome.failed = true end
+    if r.summary and r.summary.updated > 0 then outcome.changed = true end
+    local why = reason(r)
     node_results[#node_results + 1] = { node = r.name, result = word, bootstrap = r.bootstrap,
       resources = r.summary and r.summary.resources, updated = r.summary and r.summary.updated,
-      failed = r.summary and r.summary.failed, duration = r.duration,
-      error = r.node_error and r.node_error.message or (r.input_error and r.input_error.message) }
+      failed = r.summary and r.summary.failed, duration = r.duration, error = why ~= "" and why or nil }
   end
   if format == "json" then
     io.stdout:write(json.encode({ event = "remote_end", nodes = node_results }), "\n")
@@ -527,12 +518,7 @@ function M.cmd_remote(args)
     summary_table(io.stdout, results, opts.why_run)
   end
   io.stdout:flush()
-  if opts.detailed_exitcodes then
-    if any_input then return 1 end
-    return (any_changed and 2 or 0) + (any_failed and 4 or 0)
-  end
-  if any_input then return 2 end
-  return any_failed and 1 or 0
+  return converge.exit_code(outcome, detailed)
 end
 
 function M.cmd_status(args)
@@ -546,9 +532,9 @@ function M.cmd_status(args)
       specs[i].mode = "status"
     end
     return { nodes = nodes, specs = specs }
-  end, cli.traceback)
+  end, converge.traceback)
   if not ok then
-    if not errors.is(res) then return cli.internal_error(res) end
+    if not errors.is(res) then return converge.internal_error(res) end
     io.stderr:write("ccchef: error: " .. tostring(res) .. "\n")
     return 2
   end

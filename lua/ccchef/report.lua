@@ -1,7 +1,13 @@
 -- ccchef.report: reporters turn run events into output. Human: one line per
 -- resource that changed or failed, diffs under why-run, a summary line;
 -- colour only on a terminal. JSON: one object per line, the same stream the
--- remote runner sends to the controller.
+-- remote runner sends to the controller. Each event is written and flushed
+-- when it happens, so a controller (or a pipe) sees it at once.
+--
+-- M.feed(reporter, event) drives a reporter from events: `ccchef remote`
+-- feeds each node's event stream to a human reporter of its own, so a node's
+-- lines are the ones `ccchef apply` prints on that node.
+local errors = require("ccchef.errors")
 local json = require("ccchef.json")
 local sys = require("ccchef.sys")
 
@@ -27,8 +33,12 @@ function M.human(opts)
     color = ok and sys.isatty(1)
     color_err = ok and sys.isatty(2)
   end
-  return setmetatable({ out = io.stdout, color = color, color_err = color_err,
-    level = LEVELS[opts.log_level or "warn"] or 2, node = opts.node_name }, Human)
+  -- err: warnings and errors. tag: what starts an error line ("ccchef:"
+  -- for apply; a remote node's lines are prefixed with its name instead).
+  -- named: the summary line names the node (a prefixed stream already does).
+  return setmetatable({ out = opts.out or io.stdout, err = opts.err or io.stderr, color = color,
+    color_err = color_err, level = LEVELS[opts.log_level or "warn"] or 2, node = opts.node_name,
+    tag = opts.tag == nil and "ccchef: " or opts.tag, named = opts.named ~= false }, Human)
 end
 
 function Human:paint(kind, text, on_stderr)
@@ -40,8 +50,9 @@ end
 function Human:run_start(info)
   self.why_run = info.why_run
   if self.level >= LEVELS.info then
-    self.out:write(string.format("%s: converging %d resources%s\n", info.node or "?", info.resources,
-      info.why_run and " (why-run: nothing will be changed)" or ""))
+    self.out:write(string.format("%sconverging %d resources%s\n", self.named and ((info.node or "?") .. ": ") or "",
+      info.resources, info.why_run and " (why-run: nothing will be changed)" or ""))
+    self.out:flush()
   end
 end
 
@@ -85,18 +96,21 @@ function Human:resource(ev)
       n.timing == "immediately" and "immediately" or "at the end of the run")
   end
   self.out:write(table.concat(out))
+  self.out:flush()
 end
 
 function Human:message(level, text)
   if (LEVELS[level] or 3) > self.level then return end
   local on_stderr = level == "error" or level == "warn"
-  local stream = on_stderr and io.stderr or self.out
+  local stream = on_stderr and self.err or self.out
   stream:write(string.format("%s: %s\n", self:paint(level, level, on_stderr), text))
+  stream:flush()
 end
 
--- A recipe's print().
+-- A recipe's print(): shown at every log level, as Lua's print would.
 function Human:print(text)
   self.out:write(text, "\n")
+  self.out:flush()
 end
 
 function Human:run_end(s)
@@ -108,13 +122,17 @@ function Human:run_end(s)
   if s.skipped > 0 then parts[#parts + 1] = string.format("%d skipped", s.skipped) end
   if s.ignored > 0 then parts[#parts + 1] = string.format("%d failed and ignored", s.ignored) end
   if s.not_run > 0 then parts[#parts + 1] = string.format("%d not run", s.not_run) end
-  self.out:write(string.format("%s%s: %s, %.2f s\n", s.node or "?", s.why_run and " (why-run)" or "",
-    table.concat(parts, ", "), s.duration))
+  local head = s.why_run and "(why-run)" or ""
+  if self.named then head = (s.node or "?") .. (s.why_run and " (why-run)" or "") .. ":" end
+  self.out:write(string.format("%s%s%s, %.2f s\n", head, head ~= "" and " " or "", table.concat(parts, ", "),
+    s.duration))
   self.out:flush()
 end
 
+-- e: an error table, or an `error` event (the same fields).
 function Human:error(e)
-  io.stderr:write("ccchef: error: " .. tostring(e) .. "\n")
+  self.err:write(self.tag .. "error: " .. errors.format(e) .. "\n")
+  self.err:flush()
 end
 
 local Json = {}
@@ -126,6 +144,7 @@ end
 
 function Json:emit(t)
   self.out:write(json.encode(t), "\n")
+  self.out:flush()
 end
 
 function Json:run_start(info)
@@ -149,14 +168,26 @@ end
 
 function Json:run_end(s)
   self:emit(s)
-  self.out:flush()
 end
 
 function Json:error(e)
   self:emit({ event = "error", kind = e.kind, message = e.message, file = e.file, line = e.line,
     resource = e.resource })
-  self.out:flush()
-  io.stderr:write("ccchef: error: " .. tostring(e) .. "\n")
+  io.stderr:write("ccchef: error: " .. errors.format(e) .. "\n")
+end
+
+-- Drive a reporter from one event of a stream (a node's, under `remote`).
+-- Returns false for events that are not a run's (the caller shows those).
+function M.feed(rep, ev)
+  local e = ev.event
+  if e == "resource" then rep:resource(ev)
+  elseif e == "message" then
+    if ev.level == "print" then rep:print(ev.message) else rep:message(ev.level, ev.message) end
+  elseif e == "run_start" then rep:run_start(ev)
+  elseif e == "run_end" then rep:run_end(ev)
+  elseif e == "error" then rep:error(ev)
+  else return false end
+  return true
 end
 
 return M

@@ -34,14 +34,14 @@ expect_input_error() { # CASE EXPECTED-STDERR-FRAGMENT ARGS...
 	assert_no_file "$T/must-not-exist"
 }
 
-expect_input_error "role not found" "role 'nope' not found (looked for $K/roles/nope.lua)" role:nope
+expect_input_error "role not found" "role 'nope' not found (looked for roles/nope.lua)" role:nope
 expect_input_error "role suggestion" "(did you mean 'b'?)" role:b2
-expect_input_error "cookbook not found" "cookbook 'nope' not found (looked in $K/cookbooks/)" recipe:nope
+expect_input_error "cookbook not found" "cookbook 'nope' not found (looked in cookbooks/)" recipe:nope
 expect_input_error "cookbook suggestion" "(did you mean 'good'?)" recipe:goood
-expect_input_error "recipe not found" "recipe 'good::extra' not found (looked for $K/cookbooks/good/recipes/extra.lua; cookbook has: default)" recipe:good::extra
+expect_input_error "recipe not found" "recipe 'good::extra' not found (looked for cookbooks/good/recipes/extra.lua; cookbook has: default)" recipe:good::extra
 expect_input_error "role cycle" "role cycle: a -> b -> c -> a" role:a
 expect_input_error "role unknown key" "role typo: unknown key 'run_lst'" role:typo
-expect_input_error "environment not found" "environment 'prod' not found (looked for $K/environments/prod.lua; environments: live)" -E prod recipe:good
+expect_input_error "environment not found" "environment 'prod' not found (looked for environments/prod.lua; environments: live)" -E prod recipe:good
 expect_input_error "bad --attr" "expected KEY.PATH=VALUE" --attr novalue recipe:good
 printf '{"a": ' >"$T/bad.json"
 expect_input_error "bad -j" "-j $T/bad.json: invalid JSON" -j "$T/bad.json" recipe:good

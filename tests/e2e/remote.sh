@@ -176,7 +176,7 @@ check; printf '%s' "$OUT" | grep -qE "^n1 +converged +[0-9]+ +1 +0 " || fail "n1
 
 remote --attr =x n1 attr.lua
 assert_code 2 "bad --attr"
-assert_err "--attr needs KEY.PATH=VALUE"
+assert_err 'expected KEY.PATH=VALUE'
 
 # Unknown node name and a node without a run list are bad input (exit 2).
 remote n1 missing.lua
@@ -201,13 +201,16 @@ CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
 assert_code 0 "kitchen bundle"
 assert_content "$T/nodes/n1/root/from-kitchen" "from the kitchen"
 
-# A link out of the kitchen is refused before any node is contacted.
-ln -s /etc "$T/kit/shared/etc"
-remote n1 "$T/kit/site/web.lua"
+# A link out of the kitchen, in what the node needs, is refused before any
+# node is contacted.
+mkdir -p "$T/kit/site/files"
+ln -s /etc "$T/kit/site/files/etc"
+(cd / && "$CCCHEF" remote -F "$T/ssh/config" --runner "$RUNNER" n1 "$T/kit/site/web.lua" >"$T/.out" 2>"$T/.err")
+CODE=$?; OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
 assert_code 2 "link out of the kitchen"
-assert_err "$T/kit/shared/etc is a symbolic link to /etc, outside the kitchen"
+assert_err "$T/kit/site/files/etc is a symbolic link to /etc, outside the kitchen"
 assert_not_out "runner cached"
-rm "$T/kit/shared/etc"
+rm "$T/kit/site/files/etc"
 
 # status: when, what, how it went, per node.
 status_cmd n1,n2

@@ -41,7 +41,7 @@ check; [ "$(printf '%s' "$OUT" | grep -c 'runner cached')" = 10 ] || fail "10 ca
 
 # On a terminal (script(1) gives it one) a last line shows who is running.
 script -qec "'$CCCHEF' remote -F '$T/ssh/config' --runner '$RUNNER' -p 4 @all site.lua" /dev/null >"$T/tty.out" 2>&1
-check; grep -q "\[0/10 done; running: n1 n10 n2 n3\]" "$T/tty.out" || fail "progress line: $(head -c 600 "$T/tty.out")"
+check; grep -q "\[0/10 done; running: n1 n2 n3 n4\]" "$T/tty.out" || fail "progress line: $(head -c 600 "$T/tty.out")"
 check; grep -qE "\[9/10 done; running: n[0-9]+\]" "$T/tty.out" || fail "last progress line"
 check; grep -qE "^n9 +converged +5 +0 +0 " "$T/tty.out" || fail "table after the progress line"
 

@@ -21,6 +21,13 @@ OUT=$("$RUNNER" --version); CODE=$?
 assert_code 0 "--version"
 assert_out "ccchef-runner "
 
+# The runner embeds the converge path, not the controller's modules (their
+# names are the keys of the embedded module table).
+check; grep -aq 'ccchef\.converge' "$RUNNER" || fail "the runner lacks ccchef.converge"
+for m in cli remote remote_node bundle scaffold; do
+	check; ! grep -aqE "ccchef\.$m([^_a-z]|\$)" "$RUNNER" || fail "the runner embeds ccchef.$m"
+done
+
 # runner ARGS < tar: sets OUT, ERR, CODE
 runner() {
 	"$RUNNER" --state-dir "$STATE" "$@" >"$T/.out" 2>"$T/.err"
@@ -35,7 +42,7 @@ file(node.root .. "/motd") { content = "hello from " .. node.name .. "\n" }
 file(node.root .. "/copy") { source = "shipped.txt", mode = "0600" }
 LUA
 echo shipped >"$T/k/files/shipped.txt"
-echo "{\"run_list\":[\"site.lua\"],\"attributes\":{\"root\":\"$T/dest\"},\"node_name\":\"n1\"}" >"$T/k/run.json"
+echo "{\"run_list\":[\"site.lua\"],\"inventory\":{\"n1\":{\"attributes\":{\"root\":\"$T/dest\"}}},\"node_name\":\"n1\"}" >"$T/k/run.json"
 tar -C "$T/k" -cf "$T/bundle.tar" .
 
 runner <"$T/bundle.tar"
@@ -60,7 +67,7 @@ assert_code 0 "second run"
 assert_out '"updated":0'
 
 echo drift >"$T/dest/motd"
-echo "{\"run_list\":[\"site.lua\"],\"attributes\":{\"root\":\"$T/dest\"},\"node_name\":\"n1\",\"why_run\":true}" >"$T/k/run.json"
+echo "{\"run_list\":[\"site.lua\"],\"inventory\":{\"n1\":{\"attributes\":{\"root\":\"$T/dest\"}}},\"node_name\":\"n1\",\"why_run\":true}" >"$T/k/run.json"
 tar -C "$T/k" -cf "$T/why.tar" .
 runner <"$T/why.tar"
 assert_code 0 "why-run"

@@ -60,22 +60,27 @@ if cc.proto ~= "http" and cc.proto ~= "https" then
   error("cc_site.proto must be http or https, got " .. tostring(cc.proto))
 end
 
--- Paths given as attributes are relative to where ccchef runs (as a user
--- typing --attr cc_site.template=../x expects), not to the cookbook.
-local function from_cwd(path)
-  if path:sub(1, 1) == "/" then return path end
-  return (os.getenv("PWD") or ".") .. "/" .. path
-end
+-- Paths given as attributes are files of the kitchen, relative to its root
+-- (cc_site.template = "cookbooks/mysite/files/apache.conf"), the same under
+-- `ccchef apply` and `ccchef remote`; an absolute path is the node's own
+-- file. kitchen_path names the attribute when the file is missing.
 local template_path = cc.template == "example" and cookbook_path("files/example/site.conf")
-  or from_cwd(cc.template)
+  or kitchen_path(cc.template, "cc_site.template")
 local docroot_source = cc.docroot_source == "example" and cookbook_path("files/example/docroot")
-  or from_cwd(cc.docroot_source)
+  or kitchen_path(cc.docroot_source, "cc_site.docroot_source")
 
 -- ${name} -> value; an unknown placeholder is an error naming its line.
 local values = {
   port = tostring(cc.port), host = cc.server_name, dir = cc.dir, proto = cc.proto, logdir = logdir,
 }
-local source = assert(read_file(template_path))
+-- Compiled on the controller before connecting (node.facts_known is false),
+-- a template that is the node's own file (an absolute path) is not there
+-- to read: the site's config is then built on the node only.
+local source = read_file(template_path)
+if not source and node.facts_known == false and template_path:sub(1, 1) == "/" then
+  source = https and "SSLEngine on\n" or ""
+end
+if not source then error(string.format("cc_site.template: cannot read %s", template_path)) end
 local lines, ssl_files = {}, {}
 local n = 0
 for line in (source .. (source:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)\n") do

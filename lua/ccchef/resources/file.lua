@@ -29,7 +29,9 @@ end
 local function source_path(p)
   if util.is_absolute(p.source) then return p.source end
   local dir = p.recipe_dir or "."
-  for _, candidate in ipairs({ dir .. "/files/" .. p.source, dir .. "/" .. p.source }) do
+  -- Last, the kitchen's root (the run's working directory): a kitchen
+  -- path such as "cookbooks/site/files/x" (docs/kitchen.md, "Paths").
+  for _, candidate in ipairs({ dir .. "/files/" .. p.source, dir .. "/" .. p.source, p.source }) do
     if sys.stat(candidate) then return candidate end
   end
   errors.converge(string.format("source file %s not found (looked in %s/files/ and %s/)", p.source, dir, dir))

@@ -26,7 +26,9 @@ local M = {
 local function source_dir(p)
   if util.is_absolute(p.source) then return p.source end
   local base = p.recipe_dir or "."
-  for _, c in ipairs({ base .. "/files/" .. p.source, base .. "/" .. p.source }) do
+  -- Last, the kitchen's root (the run's working directory): a kitchen
+  -- path such as "cookbooks/site/files/docroot" (docs/kitchen.md, "Paths").
+  for _, c in ipairs({ base .. "/files/" .. p.source, base .. "/" .. p.source, p.source }) do
     local st = sys.stat(c)
     if st and st.type == "directory" then return c end
   end

@@ -32,7 +32,9 @@ local function find_source(source, dir)
     return nil, string.format("template %s not found", source)
   end
   dir = dir or "."
-  for _, candidate in ipairs({ dir .. "/templates/" .. source, dir .. "/" .. source }) do
+  -- Last, the kitchen's root (the run's working directory): a kitchen
+  -- path such as "cookbooks/site/templates/x.tmpl" (docs/kitchen.md, "Paths").
+  for _, candidate in ipairs({ dir .. "/templates/" .. source, dir .. "/" .. source, source }) do
     if sys.stat(candidate) then return candidate end
   end
   return nil, string.format("template %s not found (looked in %s/templates/ and %s/)", source, dir, dir)

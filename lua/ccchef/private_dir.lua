@@ -1,0 +1,34 @@
+-- ccchef.private_dir: fresh directories only this process can enter, for
+-- the runner's extracted bundle and the controller's per-node bundles.
+local sys = require("ccchef.sys")
+
+local M = {}
+
+-- A new directory only we can enter. mkdir fails on an existing name, so a
+-- directory someone prepared in advance is never reused.
+function M.create()
+  local base = os.getenv("TMPDIR")
+  if not base or base == "" then base = "/tmp" end
+  local last
+  for _ = 1, 20 do
+    local path = string.format("%s/ccchef-run.%d.%06x", base, sys.getpid(), math.random(0, 0xffffff))
+    local ok, err, errno = sys.mkdir(path, 448 --[[0700]])
+    if ok then return path end
+    last = err
+    if errno ~= 17 --[[EEXIST]] then break end
+  end
+  return nil, "cannot create a private directory under " .. base .. (last and (": " .. last) or "")
+end
+
+function M.remove(path)
+  local st = sys.lstat(path)
+  if not st then return end
+  if st.type == "directory" then
+    for _, name in ipairs(sys.listdir(path) or {}) do M.remove(path .. "/" .. name) end
+    sys.rmdir(path)
+  else
+    sys.unlink(path)
+  end
+end
+
+return M
