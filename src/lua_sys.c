@@ -588,7 +588,7 @@ static int l_realpath(lua_State *L)
 static int l_chdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	return result(L, chdir(path) == 0, path);
+	return result(L, chdir(path) == 0 ? 0 : -errno, path);
 }
 
 int luaopen_ccchef_sys(lua_State *L)
