@@ -60,7 +60,9 @@ function M.load_table_file(path, env, what)
   errors.register_chunk(path)
   local chunk, perr = load(text, "@" .. path, "t", env or require("ccchef.dsl").base_env())
   if not chunk then errors.input(perr) end
-  local ok, v = pcall(chunk)
+  -- The recipe budget: an endless loop in a role or resource file is a
+  -- clear error, not a hung run (docs/recipes.md, "Bounded time").
+  local ok, v = require("ccchef.dsl").run_recipe(chunk, path)
   if not ok then error(errors.wrap(v, "input"), 0) end
   if type(v) ~= "table" then
     errors.input(string.format("%s must return a table (got %s)", what, type(v)), { file = path })
@@ -253,7 +255,7 @@ function Kitchen:load_default_attributes(set, node_facts)
       errors.register_chunk(path)
       local chunk, perr = load(text, "@" .. path, "t", env)
       if not chunk then errors.input(perr) end
-      local ok, e = pcall(chunk)
+      local ok, e = require("ccchef.dsl").run_recipe(chunk, path)
       if not ok then
         local wrapped = errors.wrap(e, "input")
         wrapped.message = "in attribute file: " .. wrapped.message

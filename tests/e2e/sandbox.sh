@@ -189,6 +189,22 @@ run apply --state-dir "$STATE" --no-color -k "$T/k" recipe:cb
 expect_error 1 "cb_spin[x]" "action 'run' of cb_spin did not finish within 3000000 instructions"
 assert_no_file "$T/after-spin"
 
+CASE="endless role, attribute and resource definition files"
+mkdir -p "$T/k2/roles" "$T/k2/cookbooks/c2/recipes" "$T/k2/cookbooks/c2/attributes" "$T/k2/cookbooks/c3/resources"
+printf 'file "%s/k2-out" { content = "x" }\n' "$T" >"$T/k2/cookbooks/c2/recipes/default.lua"
+printf 'while true do end\n' >"$T/k2/roles/spin.lua"
+run apply -n --state-dir "$STATE" --no-color -k "$T/k2" role:spin
+expect_error 2 "roles/spin.lua:1: the recipe did not finish within 3000000 instructions"
+rm "$T/k2/roles/spin.lua"
+printf 'while true do end\n' >"$T/k2/cookbooks/c2/attributes/default.lua"
+run apply -n --state-dir "$STATE" --no-color -k "$T/k2" recipe:c2
+expect_error 2 "cookbooks/c2/attributes/default.lua:1:" "did not finish within 3000000 instructions"
+rm "$T/k2/cookbooks/c2/attributes/default.lua"
+printf 'while true do end\n' >"$T/k2/cookbooks/c3/resources/spin.lua"
+run apply -n --state-dir "$STATE" --no-color -k "$T/k2" recipe:c2
+expect_error 2 "cookbooks/c3/resources/spin.lua:1:" "did not finish within 3000000 instructions"
+assert_no_file "$T/k2-out"
+
 CASE="endless template"
 printf 'a\n{%% while true do end %%}\n' >"$T/templates/loop.tmpl"
 printf 'template "%s/e4" { source = "loop.tmpl" }\n' "$T" >"$T/e4.lua"
