@@ -159,7 +159,7 @@ local function cmdline_attributes(opts, attrs)
   if opts.json_attributes then
     local text, err = sys.read(bundle.abspath(opts.json_attributes))
     if not text then errors.input("-j: " .. err) end
-    local t, jerr = json.decode(text)
+    local t, jerr = json.decode_attributes(text)
     if type(t) ~= "table" then errors.input("-j " .. opts.json_attributes .. ": not a JSON object: " .. tostring(jerr)) end
     util.merge(out, t)
   end
