@@ -189,3 +189,32 @@ test("small edits stay minimal", function()
   for _ in pairs(ins) do ni = ni + 1 end
   eq(nd, 2); eq(ni, 2)
 end)
+
+test("property: below the effort bounds the diff is minimal", function()
+  -- Changed lines = #a + #b - 2 * LCS, the LCS by dynamic programming.
+  local function lcs(a, b)
+    local prev = {}
+    for j = 0, #b do prev[j] = 0 end
+    for i = 1, #a do
+      local cur = { [0] = 0 }
+      for j = 1, #b do
+        if a[i] == b[j] then cur[j] = prev[j - 1] + 1
+        else cur[j] = math.max(prev[j], cur[j - 1]) end
+      end
+      prev = cur
+    end
+    return prev[#b]
+  end
+  for seed = 1, 300 do
+    math.randomseed(5000 + seed)
+    local a, b = {}, {}
+    local alphabet = math.random(2, 10)
+    for i = 1, math.random(0, 80) do a[i] = "l" .. math.random(alphabet) end
+    for i = 1, math.random(0, 80) do b[i] = "l" .. math.random(alphabet) end
+    local del, ins = diff.changes(a, b)
+    local changed = 0
+    for _ in pairs(del) do changed = changed + 1 end
+    for _ in pairs(ins) do changed = changed + 1 end
+    eq(changed, #a + #b - 2 * lcs(a, b), "seed " .. seed)
+  end
+end)
