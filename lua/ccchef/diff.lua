@@ -65,7 +65,9 @@ end
 -- a region is xs[xoff+1 .. xlim] against ys[yoff+1 .. ylim].
 
 -- Middle snake of a region: returns a split point (xmid, ymid) strictly
--- inside it, or nil when the step budget ran out.
+-- inside it, or nil when the step budget ran out. A step is one diagonal
+-- visited or one line pair compared, so the budget is overrun by at most
+-- one snake (fewer than the region's lines).
 local function middle(st, xoff, xlim, yoff, ylim)
   local xs, ys = st.xs, st.ys
   local fd, bd = {}, {}
@@ -90,6 +92,7 @@ local function middle(st, xoff, xlim, yoff, ylim)
       local x0 = x
       while x < xlim and y < ylim and xs[x + 1] == ys[y + 1] do x, y = x + 1, y + 1 end
       steps = steps + 1 + (x - x0)
+      if steps > budget then st.steps = steps; return nil end
       fd[d] = x
       if odd and bmin <= d and d <= bmax and bd[d] <= x then
         st.steps = steps
@@ -106,6 +109,7 @@ local function middle(st, xoff, xlim, yoff, ylim)
       local x0 = x
       while x > xoff and y > yoff and xs[x] == ys[y] do x, y = x - 1, y - 1 end
       steps = steps + 1 + (x0 - x)
+      if steps > budget then st.steps = steps; return nil end
       bd[d] = x
       if not odd and fmin <= d and d <= fmax and x <= fd[d] then
         st.steps = steps
@@ -113,7 +117,6 @@ local function middle(st, xoff, xlim, yoff, ylim)
       end
     end
     st.steps = steps
-    if steps > budget then return nil end
     if c >= st.too_expensive then
       -- Gone well beyond the call of duty: split where one of the two
       -- searches got furthest. Both halves are diffed on their own.
