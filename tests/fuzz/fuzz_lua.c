@@ -195,6 +195,9 @@ int fuzz_lua_run_in(const struct fuzz_target *t, const uint8_t *data, size_t siz
 		const char *msg = lua_tostring(L, -1);
 		fuzz_finding(t, msg ? msg : "a non-string error");
 	}
+	/* lim lives on this stack frame: neither the hook nor the allocator
+	 * may see it once lua_close runs the finalizers. */
+	lua_sethook(L, NULL, 0, 0);
 	lua_setallocf(L, lim.inner, lim.inner_ud);
 	lua_close(L);
 	return 0;
