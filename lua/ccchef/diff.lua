@@ -64,10 +64,10 @@ end
 -- Coordinates follow Myers: x lines of xs consumed, y lines of ys consumed;
 -- a region is xs[xoff+1 .. xlim] against ys[yoff+1 .. ylim].
 
--- Middle snake of a region: returns a split point (xmid, ymid) strictly
--- inside it, or nil when the step budget ran out. A step is one diagonal
--- visited or one line pair compared, so the budget is overrun by at most
--- one snake (fewer than the region's lines).
+-- Middle snake of a region: returns a split point (xmid, ymid) inside it
+-- (compare guards against a corner), or nil when the step budget ran out.
+-- A step is one diagonal visited or one line pair compared, so the budget
+-- is overrun by at most one snake (fewer than the region's lines).
 local function middle(st, xoff, xlim, yoff, ylim)
   local xs, ys = st.xs, st.ys
   local fd, bd = {}, {}
