@@ -142,7 +142,7 @@ function M.cmdline_layers(opts)
   for _, file in ipairs(opts.json_attrs or {}) do
     local text, err = sys.read(M.abspath(file))
     if not text then errors.input("-j: " .. err) end
-    local value, jerr = json.decode(text)
+    local value, jerr = json.decode_attributes(text)
     if value == nil then errors.input(string.format("-j %s: invalid JSON: %s", file, jerr)) end
     if type(value) ~= "table" then errors.input(string.format("-j %s: expected a JSON object", file)) end
     layers[#layers + 1] = { value = value, origin = file }

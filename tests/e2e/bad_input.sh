@@ -305,6 +305,45 @@ assert_code 2 "$CASE"
 assert_one_error "apply needs a run list"
 assert_no_file "$T/sentinel"
 
+# 27b. -j attribute files are strict JSON (docs/cli.md): each mistake is an
+# input error naming the file, never an internal error (issue 9).
+mkdir -p "$T/kitchen"
+attrs_json() { # attrs_json NAME: the JSON text on stdin, into $T/NAME.json
+	cat >"$T/$1.json"
+}
+printf '{"a": [[1, 2], [3]], "b": [{"c": [[{"d": 1}]]}]}' | attrs_json nested_arrays
+CASE=json_nested_arrays
+run attrs -k "$T/kitchen" -j "$T/nested_arrays.json"
+assert_code 0 "$CASE"
+assert_out 'a = [[1,2],[3]]'
+assert_out 'b = [{"c":[[{"d":1}]]}]'
+printf '{"a\\u0000b": 1}' | attrs_json nul_key
+CASE=json_nul_key
+run attrs -k "$T/kitchen" -j "$T/nul_key.json"
+assert_code 2 "$CASE"
+assert_one_error "-j $T/nul_key.json: invalid JSON: line 1: attribute name" "contains control character U+0000"
+printf '{"a": "x\ty"}' | attrs_json raw_control
+CASE=json_raw_control
+run attrs -k "$T/kitchen" -j "$T/raw_control.json"
+assert_code 2 "$CASE"
+assert_one_error "-j $T/raw_control.json: invalid JSON: line 1: control character U+0009 in a string must be escaped"
+python3 -c 'print("{\"a\":" + "[" * 100000 + "]" * 100000 + "}")' | attrs_json deep
+CASE=json_deep
+run attrs -k "$T/kitchen" -j "$T/deep.json"
+assert_code 2 "$CASE"
+assert_one_error "-j $T/deep.json: invalid JSON: line 1: nested deeper than 200 levels"
+printf '[1, 2]' | attrs_json top_array
+CASE=json_top_array
+run attrs -k "$T/kitchen" -j "$T/top_array.json"
+assert_code 2 "$CASE"
+assert_one_error "-j $T/top_array.json: invalid JSON: the top level must be a JSON object"
+printf '{"a": 1,\n "a": 2}' | attrs_json duplicate
+CASE=json_duplicate
+apply -j "$T/duplicate.json" "$T/good.lua"
+assert_code 2 "$CASE"
+assert_one_error "-j $T/duplicate.json: invalid JSON: line 2: duplicate key \"a\""
+assert_no_file "$T/sentinel"
+
 # Converge failures (exit 1): the resources before the failure were applied
 # (the run stops at the failing one), the message names file, line, resource.
 

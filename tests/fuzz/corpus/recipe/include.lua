@@ -1,0 +1,2 @@
+include_recipe "web::default"
+file "relative/path" {}

@@ -1,0 +1,3 @@
+file "/tmp/x" {
+  content = "x"
+  mode = "0644" }

@@ -1,0 +1,2 @@
+frobnicate "x" { a = 1 }
+file "/tmp/y" { mode = 644 }
