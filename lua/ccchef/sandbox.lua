@@ -205,7 +205,10 @@ function M.pcall(limit, on_exceed, fn, ...)
   local outer, omask, ocount = debug.gethook()
   debug.sethook(hook, "", math.min(STEP, limit))
   local res = table.pack(pcall(fn, ...))
-  if outer then debug.sethook(outer, omask, ocount) else debug.sethook() end
+  -- A hook set from C (a host's or the fuzz harness's) reads back as the
+  -- string "external hook" and cannot be set again from Lua: it is gone for
+  -- the rest of this call's caller, whose own bound is this budget.
+  if type(outer) == "function" then debug.sethook(outer, omask, ocount) else debug.sethook() end
   if exceeded then return false, exceeded end
   return table.unpack(res, 1, res.n)
 end

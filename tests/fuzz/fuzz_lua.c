@@ -176,6 +176,12 @@ int fuzz_lua_run_in(const struct fuzz_target *t, const uint8_t *data, size_t siz
 	struct limits lim = {
 		.max_bytes = t->max_bytes, .max_instructions = t->max_instructions,
 	};
+	/* Code the sandbox runs (recipes, templates, lazy values) replaces the
+	 * harness's hook with the sandbox's own budget for its duration: give
+	 * that budget the harness's bound. */
+	char budget[32];
+	snprintf(budget, sizeof budget, "%ld", t->max_instructions);
+	setenv("CCCHEF_MAX_INSTRUCTIONS", budget, 1);
 	lua_State *L = host_new();
 	if (L == NULL)
 		fuzz_finding(t, "host_new failed");
