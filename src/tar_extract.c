@@ -426,6 +426,27 @@ static int resolves_inside(struct job *j, const char *path, const char *target)
 	}
 }
 
+/* Unlink every link finish created (best effort: the refusal being
+ * reported is the error that counts). Their directories are real ones. */
+static void remove_links(struct job *j)
+{
+	int saved_errno = errno;
+	char *reason = strdup(j->err); /* open_parent may write its own */
+	for (size_t i = 0; i < j->nlinks; i++) {
+		const char *leaf;
+		int dir = open_parent(j, j->links[i].path, 0, &leaf);
+		if (dir < 0)
+			continue;
+		(void)unlinkat(dir, leaf, 0);
+		close(dir);
+	}
+	if (reason != NULL) {
+		snprintf(j->err, j->errlen, "%s", reason);
+		free(reason);
+	}
+	errno = saved_errno;
+}
+
 static int finish(struct job *j)
 {
 	for (size_t i = 0; i < j->nlinks; i++) {
@@ -442,10 +463,14 @@ static int finish(struct job *j)
 						: strerror(e));
 	}
 	/* Every link exists now: each must resolve inside, whatever the
-	 * others (created before or after it) make of its path. */
+	 * others (created before or after it) make of its path. A refused
+	 * bundle leaves none of its links behind: nothing that reads the
+	 * directory later (a caller that does not remove it) can be led out. */
 	for (size_t i = 0; i < j->nlinks; i++)
-		if (resolves_inside(j, j->links[i].path, j->links[i].target) != 0)
+		if (resolves_inside(j, j->links[i].path, j->links[i].target) != 0) {
+			remove_links(j);
 			return -1;
+		}
 	/* Deepest first, so a read-only directory is closed after its children. */
 	for (size_t i = j->ndirs; i-- > 0;) {
 		const char *leaf;

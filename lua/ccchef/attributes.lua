@@ -42,8 +42,20 @@ local function clear_origin(self, prefix)
   end
 end
 
+-- An attribute name with a control character (a NUL, a newline) would end
+-- up in paths, reports and config files: refused, naming where it was set.
+local function check_key(k, origin)
+  if type(k) == "string" and k:find("%c") then
+    local errors = require("ccchef.errors")
+    local shown = string.format("%q", k):gsub("\\\n", "\\n")
+    errors.input(string.format("%s: attribute name %s contains a control character",
+      tostring(origin), shown))
+  end
+end
+
 -- Set one value at path (list of keys) from origin. Tables merge.
 function Set:set(path, value, origin)
+  check_key(path[#path], origin)
   local t = self.values
   for i = 1, #path - 1 do
     local k = path[i]

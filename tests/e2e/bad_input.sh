@@ -327,6 +327,17 @@ CASE=json_raw_control
 run attrs -k "$T/kitchen" -j "$T/raw_control.json"
 assert_code 2 "$CASE"
 assert_one_error "-j $T/raw_control.json: invalid JSON: line 1: control character U+0009 in a string must be escaped"
+# A control character in a cookbook attribute name: bad input naming the
+# file and line (it was an internal error), for attrs and apply alike.
+mkdir -p "$T/nulkit/cookbooks/nk/attributes" "$T/nulkit/cookbooks/nk/recipes"
+printf 'default["a\\0b"] = 1\n' >"$T/nulkit/cookbooks/nk/attributes/default.lua"
+printf 'file "%s/nk" { content = "x" }\n' "$T" >"$T/nulkit/cookbooks/nk/recipes/default.lua"
+CASE=attribute_name_nul
+run attrs -k "$T/nulkit" recipe:nk
+assert_code 2 "$CASE"
+assert_one_error 'cookbooks/nk/attributes/default.lua:1: attribute name "a\0b" contains a control character'
+run apply -n --state-dir "$T/state" -k "$T/nulkit" recipe:nk
+assert_code 2 "$CASE (apply)"
 python3 -c 'print("{\"a\":" + "[" * 100000 + "]" * 100000 + "}")' | attrs_json deep
 CASE=json_deep
 run attrs -k "$T/kitchen" -j "$T/deep.json"
