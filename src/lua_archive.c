@@ -95,66 +95,81 @@ static const char *fill_entry(lua_State *L, struct archive_entry *e, const char 
 	return NULL;
 }
 
+/* The tar writer of one pack() call, its current entry and the bytes
+ * written so far, in a userdata: a field of the wrong type raises from
+ * fill_entry (luaL_optinteger), and __gc then frees what the raise
+ * skipped. The normal paths free it at once through the same function. */
+struct packer {
+	struct archive *a;
+	struct archive_entry *e;
+	struct membuf m;
+};
+
+#define PACKER "ccchef.archive.packer"
+
+static int archive_packer_free(lua_State *L)
+{
+	struct packer *p = luaL_checkudata(L, 1, PACKER);
+	if (p->e)
+		archive_entry_free(p->e);
+	if (p->a)
+		archive_write_free(p->a);
+	free(p->m.data);
+	*p = (struct packer){0};
+	return 0;
+}
+
+/* The writer's error, as a failure result; the message is copied into Lua
+ * before the writer that owns it is freed. */
+static int archive_pack_fail(lua_State *L, struct archive *a)
+{
+	const char *msg = archive_error_string(a);
+	int err = archive_errno(a) > 0 ? archive_errno(a) : EIO;
+	return binding_fail(L, err, msg ? msg : "tar writer failed");
+}
+
 /* pack({ {path=, type="file"|"directory"|"link", mode=, data=, target=}, ... })
  * -> tar bytes | nil, message, errno name */
-static int l_pack(lua_State *L)
+static int archive_pack(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	struct membuf m = {0};
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
-	const char *err = NULL;
-	int errnum = EINVAL; /* a malformed entry, unless the writer says */
-	if (a == NULL || e == NULL) {
-		err = "out of memory";
-		errnum = ENOMEM;
-		goto out;
-	}
+	lua_settop(L, 1);
+	struct packer *p = lua_newuserdatauv(L, sizeof *p, 0); /* 2 */
+	*p = (struct packer){0};
+	luaL_setmetatable(L, PACKER);
+	p->a = archive_write_new();
+	p->e = archive_entry_new();
+	if (p->a == NULL || p->e == NULL)
+		return binding_fail(L, ENOMEM, "out of memory");
 	/* pax so long names and link targets survive; "restricted" keeps plain
 	 * ustar headers whenever they are enough. */
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open(a, &m, NULL, membuf_write, NULL) != ARCHIVE_OK) {
-		err = archive_error_string(a);
-		errnum = archive_errno(a) > 0 ? archive_errno(a) : EIO;
-		goto out;
-	}
+	if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(p->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
+	    archive_write_open(p->a, &p->m, NULL, membuf_write, NULL) != ARCHIVE_OK)
+		return archive_pack_fail(L, p->a);
 	lua_Integer n = luaL_len(L, 1);
 	for (lua_Integer i = 1; i <= n; i++) {
-		lua_rawgeti(L, 1, i); /* stack: entries, entry */
-		if (!lua_istable(L, -1)) {
-			err = "entries must be tables";
-			goto out;
-		}
-		archive_entry_clear(e);
-		const char *data;
+		lua_rawgeti(L, 1, i); /* stack: entries, packer, entry */
+		if (!lua_istable(L, -1))
+			return binding_fail(L, EINVAL, "entries must be tables");
+		archive_entry_clear(p->e);
+		const char *data, *err;
 		size_t len;
-		if ((err = fill_entry(L, e, &data, &len)) != NULL)
-			goto out;
-		if (archive_write_header(a, e) != ARCHIVE_OK ||
-		    (data && len > 0 && archive_write_data(a, data, len) != (la_ssize_t)len)) {
-			err = archive_error_string(a);
-			errnum = archive_errno(a) > 0 ? archive_errno(a) : EIO;
-			goto out;
-		}
+		if ((err = fill_entry(L, p->e, &data, &len)) != NULL)
+			return binding_fail(L, EINVAL, err);
+		if (archive_write_header(p->a, p->e) != ARCHIVE_OK ||
+		    (data && len > 0 && archive_write_data(p->a, data, len) != (la_ssize_t)len))
+			return archive_pack_fail(L, p->a);
 		lua_pop(L, 1);
 	}
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		err = archive_error_string(a);
-		errnum = archive_errno(a) > 0 ? archive_errno(a) : EIO;
-	}
-out:
-	/* Free C memory before anything that can raise (pushing the result). */
-	archive_entry_free(e);
-	if (a)
-		archive_write_free(a);
-	if (err != NULL) {
-		free(m.data);
-		return binding_fail(L, errnum, err);
-	}
-	lua_pushlstring(L, m.data ? m.data : "", m.len);
-	free(m.data);
+	if (archive_write_close(p->a) != ARCHIVE_OK)
+		return archive_pack_fail(L, p->a);
+	lua_pushlstring(L, p->m.data ? p->m.data : "", p->m.len);
+	/* Now, not at the next collection: the buffer can be large. */
+	lua_pushcfunction(L, archive_packer_free);
+	lua_pushvalue(L, 2);
+	lua_call(L, 1, 0);
 	return 1;
 }
 
@@ -238,11 +253,16 @@ static int l_remove_tree(lua_State *L)
 int luaopen_ccchef_archive(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"pack", l_pack},
+		{"pack", archive_pack},
 		{"extract", l_extract},
 		{"remove_tree", l_remove_tree},
 		{NULL, NULL},
 	};
+	if (luaL_newmetatable(L, PACKER)) {
+		lua_pushcfunction(L, archive_packer_free);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
 	luaL_newlib(L, fns);
 	return 1;
 }
