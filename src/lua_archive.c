@@ -107,7 +107,7 @@ struct packer {
 
 #define PACKER "ccchef.archive.packer"
 
-static int archive_packer_free(lua_State *L)
+static int larchive_packer_free(lua_State *L)
 {
 	struct packer *p = luaL_checkudata(L, 1, PACKER);
 	if (p->e)
@@ -121,7 +121,7 @@ static int archive_packer_free(lua_State *L)
 
 /* The writer's error, as a failure result; the message is copied into Lua
  * before the writer that owns it is freed. */
-static int archive_pack_fail(lua_State *L, struct archive *a)
+static int larchive_pack_fail(lua_State *L, struct archive *a)
 {
 	const char *msg = archive_error_string(a);
 	int err = archive_errno(a) > 0 ? archive_errno(a) : EIO;
@@ -130,7 +130,7 @@ static int archive_pack_fail(lua_State *L, struct archive *a)
 
 /* pack({ {path=, type="file"|"directory"|"link", mode=, data=, target=}, ... })
  * -> tar bytes | nil, message, errno name */
-static int archive_pack(lua_State *L)
+static int larchive_pack(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
@@ -147,7 +147,7 @@ static int archive_pack(lua_State *L)
 	    archive_write_add_filter_none(p->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
 	    archive_write_open(p->a, &p->m, NULL, membuf_write, NULL) != ARCHIVE_OK)
-		return archive_pack_fail(L, p->a);
+		return larchive_pack_fail(L, p->a);
 	lua_Integer n = luaL_len(L, 1);
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_rawgeti(L, 1, i); /* stack: entries, packer, entry */
@@ -160,14 +160,14 @@ static int archive_pack(lua_State *L)
 			return binding_fail(L, EINVAL, err);
 		if (archive_write_header(p->a, p->e) != ARCHIVE_OK ||
 		    (data && len > 0 && archive_write_data(p->a, data, len) != (la_ssize_t)len))
-			return archive_pack_fail(L, p->a);
+			return larchive_pack_fail(L, p->a);
 		lua_pop(L, 1);
 	}
 	if (archive_write_close(p->a) != ARCHIVE_OK)
-		return archive_pack_fail(L, p->a);
+		return larchive_pack_fail(L, p->a);
 	lua_pushlstring(L, p->m.data ? p->m.data : "", p->m.len);
 	/* Now, not at the next collection: the buffer can be large. */
-	lua_pushcfunction(L, archive_packer_free);
+	lua_pushcfunction(L, larchive_packer_free);
 	lua_pushvalue(L, 2);
 	lua_call(L, 1, 0);
 	return 1;
@@ -177,7 +177,7 @@ static int archive_pack(lua_State *L)
  * Reads a tar stream from fd (0: stdin), or the file at path, into the
  * existing directory dest (tar_extract.c: every step relative to dest's
  * descriptor). Stops at the first refused entry: the caller discards dest. */
-static int l_extract(lua_State *L)
+static int larchive_extract(lua_State *L)
 {
 	int fd = -1;
 	const char *path = NULL;
@@ -227,7 +227,7 @@ out:
  * relative to base's descriptor, never through a link), only when it
  * belongs to this process's user: a stale private directory of a killed
  * run. name is one component. */
-static int l_remove_tree(lua_State *L)
+static int larchive_remove_tree(lua_State *L)
 {
 	const char *base = luaL_checkstring(L, 1);
 	const char *name = luaL_checkstring(L, 2);
@@ -253,13 +253,13 @@ static int l_remove_tree(lua_State *L)
 int luaopen_ccchef_archive(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"pack", archive_pack},
-		{"extract", l_extract},
-		{"remove_tree", l_remove_tree},
+		{"pack", larchive_pack},
+		{"extract", larchive_extract},
+		{"remove_tree", larchive_remove_tree},
 		{NULL, NULL},
 	};
 	if (luaL_newmetatable(L, PACKER)) {
-		lua_pushcfunction(L, archive_packer_free);
+		lua_pushcfunction(L, larchive_packer_free);
 		lua_setfield(L, -2, "__gc");
 	}
 	lua_pop(L, 1);

@@ -70,7 +70,7 @@ static int sync_dir(const char *path)
 	return r;
 }
 
-static int l_append(lua_State *L)
+static int ljournal_append(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	size_t len;
@@ -99,7 +99,7 @@ static int l_append(lua_State *L)
 	return 1;
 }
 
-static int l_replace(lua_State *L)
+static int ljournal_replace(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	size_t len;
@@ -129,7 +129,7 @@ static int l_replace(lua_State *L)
 	return 1;
 }
 
-static int l_remove(lua_State *L)
+static int ljournal_remove(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	if (unlink(path) != 0 && errno != ENOENT)
@@ -144,9 +144,9 @@ static int l_remove(lua_State *L)
 int luaopen_ccchef_journal(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"append", l_append},
-		{"replace", l_replace},
-		{"remove", l_remove},
+		{"append", ljournal_append},
+		{"replace", ljournal_replace},
+		{"remove", ljournal_remove},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

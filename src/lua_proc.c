@@ -85,7 +85,7 @@ static char **table_argv(lua_State *L, int idx, int keep)
  *                      prefix=, max_output= })
  * -> { status=, signal=, timed_out=, truncated=, output= }
  *  | nil, message, errno name (could not start: "ENOENT" for no such program) */
-static int l_run(lua_State *L)
+static int lproc_run(lua_State *L)
 {
 	struct proc_spec spec = {0};
 	if (!lua_istable(L, 1))
@@ -152,7 +152,7 @@ static int l_run(lua_State *L)
 
 /* interrupted() -> "SIGTERM" | "SIGINT" | "SIGHUP" | nil: a signal asked
  * the run to stop after the current resource. */
-static int l_interrupted(lua_State *L)
+static int lproc_interrupted(lua_State *L)
 {
 	switch (proc_interrupted()) {
 	case 0:
@@ -174,7 +174,7 @@ static int l_interrupted(lua_State *L)
 
 /* catch_interrupts(): from now on SIGTERM/SIGINT/SIGHUP stop the run
  * between two resources instead of killing it (proc.h). */
-static int l_catch_interrupts(lua_State *L)
+static int lproc_catch_interrupts(lua_State *L)
 {
 	(void)L;
 	proc_catch_interrupts();
@@ -184,9 +184,9 @@ static int l_catch_interrupts(lua_State *L)
 int luaopen_ccchef_proc(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"run", l_run},
-		{"interrupted", l_interrupted},
-		{"catch_interrupts", l_catch_interrupts},
+		{"run", lproc_run},
+		{"interrupted", lproc_interrupted},
+		{"catch_interrupts", lproc_catch_interrupts},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

@@ -174,7 +174,7 @@ static void on_proc_exit(uv_process_t *p, int64_t status, int sig)
 	uv_close((uv_handle_t *)p, on_close);
 }
 
-static int l_group(lua_State *L)
+static int lspawn_group(lua_State *L)
 {
 	struct group *g = lua_newuserdatauv(L, sizeof *g, 0);
 	memset(g, 0, sizeof *g);
@@ -194,7 +194,7 @@ static struct group *check_group(lua_State *L)
 	return g;
 }
 
-static int l_start(lua_State *L)
+static int lspawn_start(lua_State *L)
 {
 	struct group *g = check_group(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
@@ -269,7 +269,7 @@ static int l_start(lua_State *L)
 	return 1;
 }
 
-static int l_next(lua_State *L)
+static int lspawn_next(lua_State *L)
 {
 	struct group *g = check_group(L);
 	for (;;) {
@@ -315,7 +315,7 @@ static int l_next(lua_State *L)
 	}
 }
 
-static int l_kill(lua_State *L)
+static int lspawn_kill(lua_State *L)
 {
 	struct group *g = check_group(L);
 	int id = (int)luaL_checkinteger(L, 2);
@@ -326,7 +326,7 @@ static int l_kill(lua_State *L)
 	return 0;
 }
 
-static int l_gc(lua_State *L)
+static int lspawn_gc(lua_State *L)
 {
 	struct group *g = luaL_checkudata(L, 1, GROUP);
 	if (!g->loop_ok)
@@ -347,7 +347,7 @@ static int l_gc(lua_State *L)
 	return 0;
 }
 
-static int l_exepath(lua_State *L)
+static int lspawn_exepath(lua_State *L)
 {
 	char buf[4096];
 	size_t n = sizeof buf;
@@ -360,20 +360,20 @@ static int l_exepath(lua_State *L)
 int luaopen_ccchef_spawn(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"start", l_start},
-		{"next", l_next},
-		{"kill", l_kill},
+		{"start", lspawn_start},
+		{"next", lspawn_next},
+		{"kill", lspawn_kill},
 		{NULL, NULL},
 	};
 	static const luaL_Reg fns[] = {
-		{"group", l_group},
-		{"exepath", l_exepath},
+		{"group", lspawn_group},
+		{"exepath", lspawn_exepath},
 		{NULL, NULL},
 	};
 	luaL_newmetatable(L, GROUP);
 	luaL_newlib(L, methods);
 	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_gc);
+	lua_pushcfunction(L, lspawn_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
 	luaL_newlib(L, fns);
