@@ -111,7 +111,7 @@ local function runner_file(opts)
 end
 
 local function sha256_of(path)
-  local res = require("ccchef.proc").run("sha256sum " .. util.shell_quote(path))
+  local res = require("ccchef.proc").run({ "sha256sum", "--", path })
   local sum = res and res.status == 0 and res.output:match("^(%x+)")
   if not sum or #sum ~= 64 then errors.input("cannot compute the sha256 of " .. path) end
   return sum
