@@ -1,4 +1,4 @@
-# tests/e2e/lib.sh: shared helpers for end-to-end tests. Source it first.
+# tests/e2e/lib/common.sh: shared helpers for end-to-end tests. Source it first.
 # Each test gets its own temporary world ($T) removed on exit, even when it
 # fails; processes a test starts must be registered with `track_pid` so they
 # are killed (by PID) on exit too.
@@ -10,6 +10,7 @@ STATE="$T/state"
 TRACKED_PIDS=""
 FAILS=0
 CHECKS=0
+SKIPPED=""
 
 cleanup() {
 	for pid in $TRACKED_PIDS; do kill "$pid" 2>/dev/null; done
@@ -60,6 +61,17 @@ assert_summary() {
 		fail "summary: want $1 updated, $2 failed"
 }
 
+# have_fixture PATH: true when PATH (under $SHARED/fixtures) exists. In a
+# fresh clone ../shared is absent: the parts that need it are skipped, with
+# the line "skipped: fixture not present", and finish exits 77 (meson counts
+# the test as skipped) unless a check failed.
+have_fixture() {
+	[ -e "$1" ] && return 0
+	echo "skipped: fixture not present ($1)"
+	SKIPPED="$SKIPPED $1"
+	return 1
+}
+
 # The last thing a test calls.
 finish() {
 	if [ "$FAILS" -gt 0 ]; then
@@ -67,5 +79,9 @@ finish() {
 		exit 1
 	fi
 	echo "all $CHECKS checks passed"
+	if [ -n "$SKIPPED" ]; then
+		echo "skipped: fixture not present:$SKIPPED"
+		exit 77
+	fi
 	exit 0
 }
