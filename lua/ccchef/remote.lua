@@ -117,7 +117,8 @@ local function sha256_of(path)
   return sum
 end
 
--- The architecture this runner is built for, as `uname -m` says it.
+-- This machine's architecture in `uname -m`'s spelling, from the facts: the
+-- one the ccchef-runner beside ccchef is built for.
 local function our_arch(facts)
   return facts.arch or facts.machine or "x86_64"
 end
