@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib/common.sh"
 BENCH="$(cd "$(dirname "$0")/../.." && pwd)/tools/bench"
 
-"$BENCH" -n 20 -r 1 --baseline-sizes=20 --dir "$T" "$CCCHEF" >"$T/.out" 2>"$T/.err"
-CODE=$?
-OUT=$(cat "$T/.out")
-ERR=$(cat "$T/.err")
+run_cmd "$BENCH" -n 20 -r 1 --baseline-sizes=20 --dir "$T" "$CCCHEF"
 assert_code 0 "tools/bench"
 assert_out "ccchef first converge (fsync)"
 assert_out "ccchef no-op converge"

@@ -10,10 +10,7 @@ LIB="$(cd "$(dirname "$0")/lib" && pwd)/common.sh"
 # mini NAME BODY: a test script that sources common.sh, run; sets OUT, ERR, CODE.
 mini() {
 	printf '. "%s"\n%s\n' "$LIB" "$2" >"$T/$1.sh"
-	bash "$T/$1.sh" >"$T/.out" 2>"$T/.err"
-	CODE=$?
-	OUT=$(cat "$T/.out")
-	ERR=$(cat "$T/.err")
+	run_cmd bash "$T/$1.sh"
 }
 
 mini absent 'check; have_fixture /nonexistent/ccchef-fixture || finish; fail "went on past a missing fixture"; finish'
@@ -29,10 +26,7 @@ assert_code 0 "a fixture that is there"
 assert_not_out "skipped"
 
 if [ "$(id -u)" = 0 ] && command -v apache2ctl >/dev/null; then
-	SHARED="$T/no-shared" bash "$(dirname "$0")/apache.sh" >"$T/.out" 2>"$T/.err"
-	CODE=$?
-	OUT=$(cat "$T/.out")
-	ERR=$(cat "$T/.err")
+	SHARED="$T/no-shared" run_cmd bash "$(dirname "$0")/apache.sh"
 	assert_code 77 "e2e-apache without ../shared"
 	assert_out "skipped: fixture not present ($T/no-shared/fixtures/creativecommons.org/apache.conf)"
 	assert_not_out "FAIL"

@@ -22,13 +22,16 @@ trap 'exit 1' INT TERM
 
 track_pid() { TRACKED_PIDS="$TRACKED_PIDS $1"; }
 
-# run ARGS...: ccchef itself (any command); sets OUT, ERR and CODE.
-run() {
-	"$CCCHEF" "$@" >"$T/.out" 2>"$T/.err"
+# run_cmd PROGRAM ARGS...: any program; sets OUT, ERR and CODE.
+run_cmd() {
+	"$@" >"$T/.out" 2>"$T/.err"
 	CODE=$?
 	OUT=$(cat "$T/.out")
 	ERR=$(cat "$T/.err")
 }
+
+# run ARGS...: ccchef itself (any command); sets OUT, ERR and CODE.
+run() { run_cmd "$CCCHEF" "$@"; }
 
 # apply ARGS...: run `ccchef apply` with this test's state dir; sets OUT
 # (stdout), ERR (stderr) and CODE.
