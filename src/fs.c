@@ -388,13 +388,17 @@ int fs_read_all(const char *path, char **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
+	struct stat st;
+	int r;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct stat st;
-	int r = fstat(fd, &st) != 0 ? -errno : 0;
-	if (r == 0)
-		r = read_fd_all(fd, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, SIZE_MAX - 1, data, len);
+	if (fstat(fd, &st) != 0) {
+		r = -errno;
+		goto out;
+	}
+	r = read_fd_all(fd, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, SIZE_MAX - 1, data, len);
+out:
 	close(fd);
 	return r;
 }
@@ -1004,17 +1008,18 @@ int fs_scandir(const char *path,
 
 int fs_lock(const char *path, double timeout, long *holder)
 {
+	struct timespec start, now;
+	char pid[32];
+	int n, r;
 	*holder = 0;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			int r = -errno;
-			close(fd);
-			return r;
+			r = -errno;
+			goto out;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double waited = (double)(now.tv_sec - start.tv_sec) +
@@ -1023,18 +1028,26 @@ int fs_lock(const char *path, double timeout, long *holder)
 			char buf[32] = {0};
 			if (pread(fd, buf, sizeof buf - 1, 0) > 0)
 				*holder = strtol(buf, NULL, 10);
-			close(fd);
-			return -EWOULDBLOCK;
+			r = -EWOULDBLOCK;
+			goto out;
 		}
 		struct timespec pause = {0, 50 * 1000 * 1000};
 		nanosleep(&pause, NULL);
 	}
-	char pid[32];
-	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		int r = -errno;
-		close(fd);
-		return r;
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0) {
+		r = -errno;
+		goto out;
 	}
-	return fd;
+	/* A short write sets no errno (and errno may still say EWOULDBLOCK
+	 * from the wait above: that would read as "held"). */
+	ssize_t w = pwrite(fd, pid, (size_t)n, 0);
+	if (w != n) {
+		r = w < 0 ? -errno : -EIO;
+		goto out;
+	}
+	return fd; /* held: the caller keeps it open until it exits */
+out:
+	close(fd);
+	return r;
 }

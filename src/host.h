@@ -5,7 +5,7 @@
 #include <lua.h>
 
 /* A new state with Lua's libraries, the embedded modules reachable through
- * require, and the C bindings (ccchef.sys, ccchef.proc, ccchef.facts).
+ * require, and the C bindings below (ccchef.ssh only where preloaded).
  * Returns NULL when out of memory. */
 lua_State *host_new(void);
 
@@ -18,7 +18,10 @@ int host_pcall(lua_State *L, int nargs, int nresults);
  * after a converge of 10000 resources). Call it only just before exit. */
 void host_close(lua_State *L);
 
-/* The C bindings, one luaopen per file. */
+/* The C bindings, one luaopen per file (lua_MODULE.c). Each names its Lua
+ * functions lMODULE_NAME (lsys_lstat is sys.lstat): unique in a backtrace
+ * and clear of the C layer beneath (proc_run is proc.c's). Every one fails
+ * the same way: nil, message, errno name (binding_fail.h). */
 int luaopen_ccchef_sys(lua_State *L);
 int luaopen_ccchef_proc(lua_State *L);
 int luaopen_ccchef_facts(lua_State *L);

@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "host.h"
 #include "tar_extract.h"
 #include "tree_remove.h"
@@ -94,70 +95,89 @@ static const char *fill_entry(lua_State *L, struct archive_entry *e, const char 
 	return NULL;
 }
 
+/* The tar writer of one pack() call, its current entry and the bytes
+ * written so far, in a userdata: a field of the wrong type raises from
+ * fill_entry (luaL_optinteger), and __gc then frees what the raise
+ * skipped. The normal paths free it at once through the same function. */
+struct packer {
+	struct archive *a;
+	struct archive_entry *e;
+	struct membuf m;
+};
+
+#define PACKER "ccchef.archive.packer"
+
+static int larchive_packer_free(lua_State *L)
+{
+	struct packer *p = luaL_checkudata(L, 1, PACKER);
+	if (p->e)
+		archive_entry_free(p->e);
+	if (p->a)
+		archive_write_free(p->a);
+	free(p->m.data);
+	*p = (struct packer){0};
+	return 0;
+}
+
+/* The writer's error, as a failure result; the message is copied into Lua
+ * before the writer that owns it is freed. */
+static int larchive_pack_fail(lua_State *L, struct archive *a)
+{
+	const char *msg = archive_error_string(a);
+	int err = archive_errno(a) > 0 ? archive_errno(a) : EIO;
+	return binding_fail(L, err, msg ? msg : "tar writer failed");
+}
+
 /* pack({ {path=, type="file"|"directory"|"link", mode=, data=, target=}, ... })
- * -> tar bytes | nil, message */
-static int l_pack(lua_State *L)
+ * -> tar bytes | nil, message, errno name */
+static int larchive_pack(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	struct membuf m = {0};
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
-	const char *err = NULL;
-	if (a == NULL || e == NULL) {
-		err = "out of memory";
-		goto out;
-	}
+	lua_settop(L, 1);
+	struct packer *p = lua_newuserdatauv(L, sizeof *p, 0); /* 2 */
+	*p = (struct packer){0};
+	luaL_setmetatable(L, PACKER);
+	p->a = archive_write_new();
+	p->e = archive_entry_new();
+	if (p->a == NULL || p->e == NULL)
+		return binding_fail(L, ENOMEM, "out of memory");
 	/* pax so long names and link targets survive; "restricted" keeps plain
 	 * ustar headers whenever they are enough. */
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open(a, &m, NULL, membuf_write, NULL) != ARCHIVE_OK) {
-		err = archive_error_string(a);
-		goto out;
-	}
+	if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(p->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
+	    archive_write_open(p->a, &p->m, NULL, membuf_write, NULL) != ARCHIVE_OK)
+		return larchive_pack_fail(L, p->a);
 	lua_Integer n = luaL_len(L, 1);
 	for (lua_Integer i = 1; i <= n; i++) {
-		lua_rawgeti(L, 1, i); /* stack: entries, entry */
-		if (!lua_istable(L, -1)) {
-			err = "entries must be tables";
-			goto out;
-		}
-		archive_entry_clear(e);
-		const char *data;
+		lua_rawgeti(L, 1, i); /* stack: entries, packer, entry */
+		if (!lua_istable(L, -1))
+			return binding_fail(L, EINVAL, "entries must be tables");
+		archive_entry_clear(p->e);
+		const char *data, *err;
 		size_t len;
-		if ((err = fill_entry(L, e, &data, &len)) != NULL)
-			goto out;
-		if (archive_write_header(a, e) != ARCHIVE_OK ||
-		    (data && len > 0 && archive_write_data(a, data, len) != (la_ssize_t)len)) {
-			err = archive_error_string(a);
-			goto out;
-		}
+		if ((err = fill_entry(L, p->e, &data, &len)) != NULL)
+			return binding_fail(L, EINVAL, err);
+		if (archive_write_header(p->a, p->e) != ARCHIVE_OK ||
+		    (data && len > 0 && archive_write_data(p->a, data, len) != (la_ssize_t)len))
+			return larchive_pack_fail(L, p->a);
 		lua_pop(L, 1);
 	}
-	if (archive_write_close(a) != ARCHIVE_OK)
-		err = archive_error_string(a);
-out:
-	/* Free C memory before anything that can raise (pushing the result). */
-	archive_entry_free(e);
-	if (a)
-		archive_write_free(a);
-	if (err != NULL) {
-		free(m.data);
-		luaL_pushfail(L);
-		lua_pushstring(L, err ? err : "tar writer failed");
-		return 2;
-	}
-	lua_pushlstring(L, m.data ? m.data : "", m.len);
-	free(m.data);
+	if (archive_write_close(p->a) != ARCHIVE_OK)
+		return larchive_pack_fail(L, p->a);
+	lua_pushlstring(L, p->m.data ? p->m.data : "", p->m.len);
+	/* Now, not at the next collection: the buffer can be large. */
+	lua_pushcfunction(L, larchive_packer_free);
+	lua_pushvalue(L, 2);
+	lua_call(L, 1, 0);
 	return 1;
 }
 
-/* extract(fd or path, dest) -> number of entries | nil, message
+/* extract(fd or path, dest) -> number of entries | nil, message, errno name
  * Reads a tar stream from fd (0: stdin), or the file at path, into the
  * existing directory dest (tar_extract.c: every step relative to dest's
  * descriptor). Stops at the first refused entry: the caller discards dest. */
-static int l_extract(lua_State *L)
+static int larchive_extract(lua_State *L)
 {
 	int fd = -1;
 	const char *path = NULL;
@@ -167,14 +187,17 @@ static int l_extract(lua_State *L)
 		path = luaL_checkstring(L, 1);
 	const char *dest = luaL_checkstring(L, 2);
 	char err[1024] = "";
+	int errnum = EIO; /* a bundle that is not a tar, or an entry refused */
 	long count = -1;
 	struct archive *in = archive_read_new();
 	int root = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (root < 0) {
-		snprintf(err, sizeof err, "%s: %s", dest, strerror(errno));
+		errnum = errno;
+		snprintf(err, sizeof err, "%s: %s", dest, strerror(errnum));
 		goto out;
 	}
 	if (in == NULL) {
+		errnum = ENOMEM;
 		snprintf(err, sizeof err, "out of memory");
 		goto out;
 	}
@@ -183,6 +206,8 @@ static int l_extract(lua_State *L)
 	if ((path ? archive_read_open_filename(in, path, 65536)
 		  : archive_read_open_fd(in, fd, 65536)) != ARCHIVE_OK) {
 		snprintf(err, sizeof err, "bundle: %s", archive_error_string(in));
+		if (archive_errno(in) > 0)
+			errnum = archive_errno(in);
 		goto out;
 	}
 	count = tar_extract(in, root, err, sizeof err);
@@ -191,51 +216,53 @@ out:
 		archive_read_free(in);
 	if (root >= 0)
 		close(root);
-	if (count < 0) {
-		luaL_pushfail(L);
-		lua_pushstring(L, err[0] ? err : "bundle: extraction failed");
-		return 2;
-	}
+	if (count < 0)
+		return binding_fail(L, errnum, err[0] ? err : "bundle: extraction failed");
 	lua_pushinteger(L, count);
 	return 1;
 }
 
-/* remove_tree(base, name) -> true | nil, message
+/* remove_tree(base, name) -> true | nil, message, errno name
  * Removes the directory base/name and everything in it (tree_remove.c:
  * relative to base's descriptor, never through a link), only when it
  * belongs to this process's user: a stale private directory of a killed
  * run. name is one component. */
-static int l_remove_tree(lua_State *L)
+static int larchive_remove_tree(lua_State *L)
 {
 	const char *base = luaL_checkstring(L, 1);
 	const char *name = luaL_checkstring(L, 2);
 	char err[512];
+	int r;
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return luaL_argerror(L, 2, "one path component expected");
 	int dir = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0) {
-		snprintf(err, sizeof err, "%s: %s", base, strerror(errno));
+		r = -errno;
+		snprintf(err, sizeof err, "%s: %s", base, strerror(-r));
 	} else {
-		int r = tree_remove_at(dir, name, geteuid(), err, sizeof err);
+		r = tree_remove_at(dir, name, geteuid(), err, sizeof err);
 		close(dir);
 		if (r == 0) {
 			lua_pushboolean(L, 1);
 			return 1;
 		}
 	}
-	luaL_pushfail(L);
-	lua_pushstring(L, err);
-	return 2;
+	return binding_fail(L, -r, err);
 }
 
 int luaopen_ccchef_archive(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"pack", l_pack},
-		{"extract", l_extract},
-		{"remove_tree", l_remove_tree},
+		{"pack", larchive_pack},
+		{"extract", larchive_extract},
+		{"remove_tree", larchive_remove_tree},
 		{NULL, NULL},
 	};
+	if (luaL_newmetatable(L, PACKER)) {
+		lua_pushcfunction(L, larchive_packer_free);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
 	luaL_newlib(L, fns);
 	return 1;
 }

@@ -158,7 +158,7 @@ static void system_tools(lua_State *L)
 	set_string(L, "package_manager", pm);
 }
 
-static int l_collect(lua_State *L)
+static int lfacts_collect(lua_State *L)
 {
 	lua_newtable(L);
 	names(L);
@@ -172,7 +172,7 @@ static int l_collect(lua_State *L)
 int luaopen_ccchef_facts(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"collect", l_collect},
+		{"collect", lfacts_collect},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

@@ -28,6 +28,7 @@
 #include <lauxlib.h>
 #include <uv.h>
 
+#include "binding_fail.h"
 #include "host.h"
 
 #define GROUP "ccchef.spawn.group"
@@ -173,7 +174,7 @@ static void on_proc_exit(uv_process_t *p, int64_t status, int sig)
 	uv_close((uv_handle_t *)p, on_close);
 }
 
-static int l_group(lua_State *L)
+static int lspawn_group(lua_State *L)
 {
 	struct group *g = lua_newuserdatauv(L, sizeof *g, 0);
 	memset(g, 0, sizeof *g);
@@ -193,7 +194,7 @@ static struct group *check_group(lua_State *L)
 	return g;
 }
 
-static int l_start(lua_State *L)
+static int lspawn_start(lua_State *L)
 {
 	struct group *g = check_group(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
@@ -259,9 +260,7 @@ static int l_start(lua_State *L)
 		uv_close((uv_handle_t *)&c->out, on_close);
 		uv_close((uv_handle_t *)&c->err, on_close);
 		uv_run(&g->loop, UV_RUN_NOWAIT);
-		luaL_pushfail(L);
-		lua_pushfstring(L, "cannot start %s: %s", argv[0], uv_strerror(r));
-		return 2;
+		return binding_failf(L, -r, "cannot start %s: %s", argv[0], uv_strerror(r));
 	}
 	c->handles = 3;
 	uv_read_start((uv_stream_t *)&c->out, on_alloc, on_read);
@@ -270,7 +269,7 @@ static int l_start(lua_State *L)
 	return 1;
 }
 
-static int l_next(lua_State *L)
+static int lspawn_next(lua_State *L)
 {
 	struct group *g = check_group(L);
 	for (;;) {
@@ -316,7 +315,7 @@ static int l_next(lua_State *L)
 	}
 }
 
-static int l_kill(lua_State *L)
+static int lspawn_kill(lua_State *L)
 {
 	struct group *g = check_group(L);
 	int id = (int)luaL_checkinteger(L, 2);
@@ -327,7 +326,7 @@ static int l_kill(lua_State *L)
 	return 0;
 }
 
-static int l_gc(lua_State *L)
+static int lspawn_gc(lua_State *L)
 {
 	struct group *g = luaL_checkudata(L, 1, GROUP);
 	if (!g->loop_ok)
@@ -348,7 +347,7 @@ static int l_gc(lua_State *L)
 	return 0;
 }
 
-static int l_exepath(lua_State *L)
+static int lspawn_exepath(lua_State *L)
 {
 	char buf[4096];
 	size_t n = sizeof buf;
@@ -361,20 +360,20 @@ static int l_exepath(lua_State *L)
 int luaopen_ccchef_spawn(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"start", l_start},
-		{"next", l_next},
-		{"kill", l_kill},
+		{"start", lspawn_start},
+		{"next", lspawn_next},
+		{"kill", lspawn_kill},
 		{NULL, NULL},
 	};
 	static const luaL_Reg fns[] = {
-		{"group", l_group},
-		{"exepath", l_exepath},
+		{"group", lspawn_group},
+		{"exepath", lspawn_exepath},
 		{NULL, NULL},
 	};
 	luaL_newmetatable(L, GROUP);
 	luaL_newlib(L, methods);
 	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_gc);
+	lua_pushcfunction(L, lspawn_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
 	luaL_newlib(L, fns);

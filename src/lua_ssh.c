@@ -20,6 +20,7 @@
  * through its user value. Sessions block: the controller runs one per
  * process (see lua/ccchef/remote.lua).
  */
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +31,7 @@
 
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "host.h"
 #include "ssh_dl.h"
 #include "ssh_knownhosts.h"
@@ -63,18 +65,11 @@ static struct chan *check_chan(lua_State *L, int idx)
 	return x;
 }
 
-static int fail_msg(lua_State *L, const char *msg)
-{
-	luaL_pushfail(L);
-	lua_pushstring(L, msg);
-	return 2;
-}
-
+/* libssh keeps no errno: its failures are transport failures, EIO
+ * (binding_fail.h); the message says what happened. */
 static int fail_ssh(lua_State *L, struct sess *x, const char *what)
 {
-	luaL_pushfail(L);
-	lua_pushfstring(L, "%s: %s", what, ssh_get_error(x->s));
-	return 2;
+	return binding_failf(L, EIO, "%s: %s", what, ssh_get_error(x->s));
 }
 
 static const char *opt_string(lua_State *L, int t, const char *key)
@@ -88,7 +83,7 @@ static const char *opt_string(lua_State *L, int t, const char *key)
 /* session{...}: options are applied as ssh(1) does: the host name first,
  * then the ssh config (-F FILE, or ~/.ssh/config and /etc/ssh/ssh_config),
  * then the command line's explicit values, which win. */
-static int l_session(lua_State *L)
+static int lssh_session(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	const char *host = opt_string(L, 1, "host");
@@ -99,7 +94,7 @@ static int l_session(lua_State *L)
 	x->connected = 0;
 	luaL_setmetatable(L, SESSION);
 	if ((x->s = ssh_new()) == NULL)
-		return fail_msg(L, "out of memory");
+		return binding_fail(L, ENOMEM, "out of memory");
 	/* libssh would otherwise read the config again inside ssh_connect. */
 	int no = 0;
 	ssh_options_set(x->s, SSH_OPTIONS_PROCESS_CONFIG, &no);
@@ -146,7 +141,7 @@ static int l_session(lua_State *L)
 	return 1;
 }
 
-static int l_connect(lua_State *L)
+static int lssh_connect(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
 	if (ssh_connect(x->s) != SSH_OK)
@@ -173,7 +168,7 @@ static void push_option(lua_State *L, ssh_session s, enum ssh_options_e opt, con
 	}
 }
 
-static int l_info(lua_State *L)
+static int lssh_info(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
 	lua_newtable(L);
@@ -222,10 +217,10 @@ static void set_string(lua_State *L, const char *key, const char *value)
  * old_type=, old_fingerprint=, error= }: the verdict of known_hosts on the
  * key the server presented, for name (HostKeyAlias) or the session's
  * [host]:port. Without a name the verdict is libssh's
- * ssh_session_is_known_server() (strict checking forced, see l_session);
+ * ssh_session_is_known_server() (strict checking forced, see lssh_session);
  * the file and line of a conflicting entry come from ccchef's own reading
  * (ssh_knownhosts.c), which also decides for an alias. */
-static int l_host_key(lua_State *L)
+static int lssh_host_key(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
 	const char *alias = luaL_optstring(L, 2, NULL);
@@ -291,7 +286,7 @@ static int l_host_key(lua_State *L)
 
 /* accept_host_key([name]): appends the server's key for name (or
  * [host]:port) to the user's known_hosts file; returns that file. */
-static int l_accept_host_key(lua_State *L)
+static int lssh_accept_host_key(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
 	const char *alias = luaL_optstring(L, 2, NULL);
@@ -300,23 +295,23 @@ static int l_accept_host_key(lua_State *L)
 	if (alias)
 		snprintf(name, sizeof name, "%s", alias);
 	else if (host_entry_name(x, name, sizeof name) != 0)
-		return fail_msg(L, "cannot record the host key: no host name");
+		return binding_fail(L, EINVAL, "cannot record the host key: no host name");
 	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, file, sizeof file);
 	if (file[0] == '\0')
-		return fail_msg(L, "cannot record the host key: no known_hosts file");
+		return binding_fail(L, ENOENT, "cannot record the host key: no known_hosts file");
 	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
 		return fail_ssh(L, x, "host key");
 	int r = kh_append(file, name, key, err, sizeof err);
 	ssh_key_free(key);
 	if (r != 0)
-		return fail_msg(L, err);
+		return binding_fail(L, -r, err);
 	lua_pushstring(L, file);
 	return 1;
 }
 
 /* auth(): public keys, from the agent and the identity files (the config's
  * IdentityFile, -i, and the default ~/.ssh/id_*), as ssh(1) does. */
-static int l_auth(lua_State *L)
+static int lssh_auth(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
 	int r = ssh_userauth_none(x->s, NULL);
@@ -331,12 +326,12 @@ static int l_auth(lua_State *L)
 		return fail_ssh(L, x, "authentication");
 	char *user = NULL;
 	ssh_options_get(x->s, SSH_OPTIONS_USER, &user);
-	luaL_pushfail(L);
-	lua_pushfstring(L, "authentication failed for user %s: no key was accepted "
-		"(tried the ssh agent and the identity files; use -i KEY or IdentityFile)",
-		user ? user : "?");
+	/* Copied into a Lua string before libssh's is freed. */
+	lua_pushstring(L, user ? user : "?");
 	ssh_string_free_char(user);
-	return 2;
+	return binding_failf(L, EACCES, "authentication failed for user %s: no key was accepted "
+		"(tried the ssh agent and the identity files; use -i KEY or IdentityFile)",
+		lua_tostring(L, -1));
 ok:
 	lua_pushboolean(L, 1);
 	return 1;
@@ -344,7 +339,7 @@ ok:
 
 /* open(command): a session channel running command; the channel userdata
  * exists before the libssh channel so an error cannot leak it. */
-static int l_open(lua_State *L)
+static int lssh_open(lua_State *L)
 {
 	struct sess *x = check_sess(L, 1);
 	const char *cmd = luaL_checkstring(L, 2);
@@ -371,7 +366,7 @@ static struct sess *chan_sess(lua_State *L, int idx)
 	return x;
 }
 
-static int l_write(lua_State *L)
+static int lssh_write(lua_State *L)
 {
 	struct chan *c = check_chan(L, 1);
 	size_t len;
@@ -388,14 +383,14 @@ static int l_write(lua_State *L)
 	return 1;
 }
 
-static int l_eof(lua_State *L)
+static int lssh_eof(lua_State *L)
 {
 	struct chan *c = check_chan(L, 1);
 	ssh_channel_send_eof(c->c);
 	return 0;
 }
 
-static int l_read(lua_State *L)
+static int lssh_read(lua_State *L)
 {
 	struct chan *c = check_chan(L, 1);
 	int timeout = (int)luaL_optinteger(L, 2, 1000);
@@ -431,7 +426,7 @@ static int l_read(lua_State *L)
 	return 2;
 }
 
-static int l_chan_close(lua_State *L)
+static int lssh_chan_close(lua_State *L)
 {
 	struct chan *c = luaL_checkudata(L, 1, CHANNEL);
 	int status = -1;
@@ -453,7 +448,7 @@ static int l_chan_close(lua_State *L)
 
 /* __gc of a channel: free it without waiting for an exit status (a
  * worker that gave up on a node must not then wait for it). */
-static int l_chan_gc(lua_State *L)
+static int lssh_chan_gc(lua_State *L)
 {
 	struct chan *c = luaL_checkudata(L, 1, CHANNEL);
 	if (c->c != NULL && c->owner->s != NULL)
@@ -464,7 +459,7 @@ static int l_chan_gc(lua_State *L)
 
 /* abort(): the node is given up (timeout): stop blocking, then close;
  * channels are freed with the session. */
-static int l_sess_abort(lua_State *L)
+static int lssh_sess_abort(lua_State *L)
 {
 	struct sess *x = luaL_checkudata(L, 1, SESSION);
 	if (x->s != NULL) {
@@ -477,7 +472,7 @@ static int l_sess_abort(lua_State *L)
 	return 0;
 }
 
-static int l_sess_close(lua_State *L)
+static int lssh_sess_close(lua_State *L)
 {
 	struct sess *x = luaL_checkudata(L, 1, SESSION);
 	if (x->s != NULL) {
@@ -492,25 +487,25 @@ static int l_sess_close(lua_State *L)
 int luaopen_ccchef_ssh(lua_State *L)
 {
 	static const luaL_Reg sess_methods[] = {
-		{"connect", l_connect},
-		{"info", l_info},
-		{"host_key", l_host_key},
-		{"accept_host_key", l_accept_host_key},
-		{"auth", l_auth},
-		{"open", l_open},
-		{"close", l_sess_close},
-		{"abort", l_sess_abort},
+		{"connect", lssh_connect},
+		{"info", lssh_info},
+		{"host_key", lssh_host_key},
+		{"accept_host_key", lssh_accept_host_key},
+		{"auth", lssh_auth},
+		{"open", lssh_open},
+		{"close", lssh_sess_close},
+		{"abort", lssh_sess_abort},
 		{NULL, NULL},
 	};
 	static const luaL_Reg chan_methods[] = {
-		{"write", l_write},
-		{"eof", l_eof},
-		{"read", l_read},
-		{"close", l_chan_close},
+		{"write", lssh_write},
+		{"eof", lssh_eof},
+		{"read", lssh_read},
+		{"close", lssh_chan_close},
 		{NULL, NULL},
 	};
 	static const luaL_Reg fns[] = {
-		{"session", l_session},
+		{"session", lssh_session},
 		{NULL, NULL},
 	};
 	char err[512];
@@ -520,13 +515,13 @@ int luaopen_ccchef_ssh(lua_State *L)
 	luaL_newmetatable(L, SESSION);
 	luaL_newlib(L, sess_methods);
 	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_sess_close);
+	lua_pushcfunction(L, lssh_sess_close);
 	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, CHANNEL);
 	luaL_newlib(L, chan_methods);
 	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_chan_gc);
+	lua_pushcfunction(L, lssh_chan_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
 	luaL_newlib(L, fns);

@@ -1,7 +1,7 @@
 /*
  * lua_sys.c: the ccchef.sys module, the system calls resources need, for Lua.
- * Failures caused by the world return nil, message, errno (as luaL_fileresult
- * does); misuse raises.
+ * Failures caused by the world return nil, message, errno name
+ * (binding_fail.h); misuse raises.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,30 +16,21 @@
 
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "fs.h"
 #include "host.h"
 
-static int fail(lua_State *L, const char *what, int err)
-{
-	luaL_pushfail(L);
-	lua_pushfstring(L, "%s: %s", what, strerror(err));
-	lua_pushinteger(L, err);
-	return 3;
-}
-
-/* fail() for the fs_* functions (r = -errno): a refusal carries its own
+/* The failure of an fs_* function (r = -errno): a refusal carries its own
  * message naming the path and why (the link, the owner...). */
 static int fail_fs(lua_State *L, const char *what, int r)
 {
 	const char *d = fs_error_detail();
 	if (*d && (r == -ELOOP || r == -ESTALE || r == -EMLINK || r == -ENOTDIR)) {
-		luaL_pushfail(L);
-		lua_pushstring(L, d);
-		lua_pushinteger(L, -r);
+		binding_fail(L, -r, d);
 		fs_set_detail("%s", "");
 		return 3;
 	}
-	return fail(L, what, -r);
+	return binding_fail_sys(L, what, -r);
 }
 
 static const char *file_type(mode_t m)
@@ -77,13 +68,13 @@ static void push_stat(lua_State *L, const struct stat *st)
 	lua_setfield(L, -2, "nlink");
 }
 
-/* lstat(path [, content [, old_max]]) -> info | nil, msg, errno
+/* lstat(path [, content [, old_max]]) -> info | nil, msg, errno name
  * Safe resolution, last component not followed. With content, info.same
  * tells whether the file holds exactly that: the no-op check of a file
  * resource in one call. With old_max, a different file's old content (for
  * a diff) comes back as info.old when at most old_max bytes, read from the
  * very object compared. */
-static int l_lstat(lua_State *L)
+static int lsys_lstat(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	struct stat st;
@@ -139,15 +130,15 @@ static int fd_gc(lua_State *L)
 	return 0;
 }
 
-/* same_file(path, source) -> info (lstat of path, with .same) | nil, msg, errno
+/* same_file(path, source) -> info (lstat of path, with .same) | nil, msg, errno name
  * Streams both: memory does not grow with the size. */
-static int l_same_file(lua_State *L)
+static int lsys_same_file(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	const char *src = luaL_checkstring(L, 2);
 	int *fd = open_source(L, src);
 	if (*fd < 0)
-		return fail(L, src, errno);
+		return binding_fail_sys(L, src, errno);
 	struct stat st;
 	int same;
 	int r = fs_lstat_same_fd(path, &st, *fd, &same);
@@ -161,19 +152,19 @@ static int l_same_file(lua_State *L)
 	return 1;
 }
 
-static int l_stat(lua_State *L)
+static int lsys_stat(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return fail(L, path, errno);
+		return binding_fail_sys(L, path, errno);
 	push_stat(L, &st);
 	return 1;
 }
 
 /* dirstat(path) -> info of the directory path leads to (trusted links
- * followed, as in a parent) | nil, msg, errno */
-static int l_dirstat(lua_State *L)
+ * followed, as in a parent) | nil, msg, errno name */
+static int lsys_dirstat(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	int fd;
@@ -184,20 +175,20 @@ static int l_dirstat(lua_State *L)
 	r = fstat(fd, &st) == 0 ? 0 : errno;
 	close(fd);
 	if (r != 0)
-		return fail(L, path, r);
+		return binding_fail_sys(L, path, r);
 	push_stat(L, &st);
 	return 1;
 }
 
 /* read(path): inputs (recipes, templates, sources); links are followed. */
-static int l_read(lua_State *L)
+static int lsys_read(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	char *data;
 	size_t len;
 	int r = fs_read_all(path, &data, &len);
 	if (r != 0)
-		return fail(L, path, -r);
+		return binding_fail_sys(L, path, -r);
 	lua_pushlstring(L, data, len);
 	free(data);
 	return 1;
@@ -218,8 +209,8 @@ static gid_t opt_gid(lua_State *L, int i)
 	return lua_isnoneornil(L, i) ? FS_KEEP_GID : (gid_t)luaL_checkinteger(L, i);
 }
 
-/* write(path, content, mode|nil, uid|nil, gid|nil, fsync) -> true | nil, msg */
-static int l_write(lua_State *L)
+/* write(path, content, mode|nil, uid|nil, gid|nil, fsync) -> true | nil, msg, errno name */
+static int lsys_write(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	size_t len;
@@ -237,7 +228,7 @@ static int l_write(lua_State *L)
  * input source is followed like a recipe; with safe, source is a managed
  * file (a backup's original): opened the safe way, a regular file, and
  * with dev/ino the object that was checked. */
-static int l_copy(lua_State *L)
+static int lsys_copy(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	const char *src = luaL_checkstring(L, 2);
@@ -258,10 +249,10 @@ static int l_copy(lua_State *L)
 	if (safe) {
 		int r = fs_open_safe(src, wp);
 		if (r < 0)
-			return r == -EINVAL ? fail(L, src, EINVAL) : fail_fs(L, src, r);
+			return r == -EINVAL ? binding_fail_sys(L, src, EINVAL) : fail_fs(L, src, r);
 		*fd = r;
 	} else if ((*fd = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-		return fail(L, src, errno);
+		return binding_fail_sys(L, src, errno);
 	}
 	int r = fs_copy_atomic(path, *fd, mode, uid, gid, flags);
 	close(*fd);
@@ -280,33 +271,33 @@ static int result(lua_State *L, int r, const char *path)
 	return 1;
 }
 
-static int l_mkdir(lua_State *L)
+static int lsys_mkdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	return result(L, fs_mkdir(path, (mode_t)luaL_optinteger(L, 2, 0755)), path);
 }
 
-static int l_rmdir(lua_State *L)
+static int lsys_rmdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	return result(L, fs_rmdir(path), path);
 }
 
-static int l_unlink(lua_State *L)
+static int lsys_unlink(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	return result(L, fs_unlink(path), path);
 }
 
 /* remove_tree(path): rm -rf by descriptors (a link is removed, never followed). */
-static int l_remove_tree(lua_State *L)
+static int lsys_remove_tree(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	return result(L, fs_remove_tree(path), path);
 }
 
 /* chmod(path, mode): the path's own object; a link is refused. */
-static int l_chmod(lua_State *L)
+static int lsys_chmod(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	mode_t mode = (mode_t)luaL_checkinteger(L, 2);
@@ -315,7 +306,7 @@ static int l_chmod(lua_State *L)
 
 /* setattr(path, mode|nil, uid|nil, gid|nil [, dev, ino]): owner then mode
  * on one descriptor of the object (the one load saw when dev/ino given). */
-static int l_setattr(lua_State *L)
+static int lsys_setattr(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	struct stat want, *wp = NULL;
@@ -327,19 +318,19 @@ static int l_setattr(lua_State *L)
 	return result(L, fs_setattr(path, opt_mode(L, 2), opt_uid(L, 3), opt_gid(L, 4), wp), path);
 }
 
-static int l_touch(lua_State *L)
+static int lsys_touch(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	return result(L, fs_touch(path), path);
 }
 
-static int l_lchown(lua_State *L)
+static int lsys_lchown(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	return result(L, fs_lchown(path, opt_uid(L, 2), opt_gid(L, 3)), path);
 }
 
-static int l_symlink(lua_State *L)
+static int lsys_symlink(lua_State *L)
 {
 	const char *target = luaL_checkstring(L, 1);
 	const char *path = luaL_checkstring(L, 2);
@@ -348,14 +339,14 @@ static int l_symlink(lua_State *L)
 
 /* symlink_replace(target, path, uid|nil, gid|nil): create or replace the
  * link atomically, through an unpredictable temporary name. */
-static int l_symlink_replace(lua_State *L)
+static int lsys_symlink_replace(lua_State *L)
 {
 	const char *target = luaL_checkstring(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	return result(L, fs_symlink_replace(target, path, opt_uid(L, 3), opt_gid(L, 4)), path);
 }
 
-static int l_readlink(lua_State *L)
+static int lsys_readlink(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	char buf[4096];
@@ -367,7 +358,7 @@ static int l_readlink(lua_State *L)
 	return 1;
 }
 
-static int l_rename(lua_State *L)
+static int lsys_rename(lua_State *L)
 {
 	const char *from = luaL_checkstring(L, 1);
 	const char *to = luaL_checkstring(L, 2);
@@ -376,12 +367,12 @@ static int l_rename(lua_State *L)
 
 /* listdir(path) -> { names... } without "." and "..", unsorted. Follows
  * links: for inputs (kitchens); managed trees use scandir. */
-static int l_listdir(lua_State *L)
+static int lsys_listdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	DIR *d = opendir(path);
 	if (d == NULL)
-		return fail(L, path, errno);
+		return binding_fail_sys(L, path, errno);
 	lua_newtable(L);
 	int n = 0;
 	struct dirent *e;
@@ -403,10 +394,10 @@ static int scan_entry(void *arg, const char *name, const struct stat *st)
 	return 0;
 }
 
-/* scandir(path) -> { [name] = lstat info } | nil, msg, errno: a managed
+/* scandir(path) -> { [name] = lstat info } | nil, msg, errno name: a managed
  * directory's entries as they are (a link is a link, never what it points
  * to), read from the directory the safe walk reached. */
-static int l_scandir(lua_State *L)
+static int lsys_scandir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	lua_newtable(L);
@@ -416,8 +407,8 @@ static int l_scandir(lua_State *L)
 	return 1;
 }
 
-/* inflight_start(record, why_run) -> removed | nil, msg, errno */
-static int l_inflight_start(lua_State *L)
+/* inflight_start(record, why_run) -> removed | nil, msg, errno name */
+static int lsys_inflight_start(lua_State *L)
 {
 	const char *record = luaL_checkstring(L, 1);
 	int r = fs_inflight_start(record, lua_toboolean(L, 2));
@@ -428,14 +419,15 @@ static int l_inflight_start(lua_State *L)
 }
 
 /* test_hook(point, path): test-only, see fs_test_hook. */
-static int l_test_hook(lua_State *L)
+static int lsys_test_hook(lua_State *L)
 {
 	fs_test_hook(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
 	return 0;
 }
 
-/* user(name or uid) -> { name, uid, gid, home, shell, comment } | nil */
-static int l_user(lua_State *L)
+/* user(name or uid) -> { name, uid, gid, home, shell, comment } | nil: nil
+ * is an answer (no such user), not a failure, so it carries no message. */
+static int lsys_user(lua_State *L)
 {
 	struct passwd *pw = lua_type(L, 1) == LUA_TNUMBER
 		? getpwuid((uid_t)lua_tointeger(L, 1))
@@ -463,7 +455,7 @@ static int l_user(lua_State *L)
 /* group(name or gid) -> { name, gid, members = { user names } } | nil.
  * members is the group database's member list (not the users whose
  * primary group this is), as groupmod -U sets it. */
-static int l_group(lua_State *L)
+static int lsys_group(lua_State *L)
 {
 	struct group *gr = lua_type(L, 1) == LUA_TNUMBER
 		? getgrgid((gid_t)lua_tointeger(L, 1))
@@ -489,7 +481,7 @@ static int l_group(lua_State *L)
 /* grouplist(user name, primary gid) -> { gid, ... }: every group the user
  * is in (getgrouplist, so the primary gid is included). One pass over the
  * group database instead of a process per lookup. */
-static int l_grouplist(lua_State *L)
+static int lsys_grouplist(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
 	gid_t primary = (gid_t)luaL_checkinteger(L, 2);
@@ -516,7 +508,7 @@ static int l_grouplist(lua_State *L)
 }
 
 /* Monotonic seconds, for durations. */
-static int l_now(lua_State *L)
+static int lsys_now(lua_State *L)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -525,7 +517,7 @@ static int l_now(lua_State *L)
 }
 
 /* Wall-clock seconds with sub-second part, for backup names and events. */
-static int l_time(lua_State *L)
+static int lsys_time(lua_State *L)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -533,50 +525,51 @@ static int l_time(lua_State *L)
 	return 1;
 }
 
-static int l_isatty(lua_State *L)
+static int lsys_isatty(lua_State *L)
 {
 	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
 	return 1;
 }
 
-static int l_getpid(lua_State *L)
+static int lsys_getpid(lua_State *L)
 {
 	lua_pushinteger(L, getpid());
 	return 1;
 }
 
-static int l_geteuid(lua_State *L)
+static int lsys_geteuid(lua_State *L)
 {
 	lua_pushinteger(L, geteuid());
 	return 1;
 }
 
 /* The run lock is a descriptor held until the process exits: the kernel
- * releases it even if ccchef is killed, so there are no stale locks. */
-static int l_lock(lua_State *L)
+ * releases it even if ccchef is killed, so there are no stale locks.
+ * lock(path, timeout) -> fd | nil, msg, errno name [, holder PID]: held by
+ * another process is "EAGAIN", with that process's PID (0 if unknown). */
+static int lsys_lock(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	double timeout = luaL_optnumber(L, 2, 0);
 	long holder;
 	int fd = fs_lock(path, timeout, &holder);
 	if (fd == -EWOULDBLOCK) {
-		luaL_pushfail(L);
-		lua_pushliteral(L, "held");
+		binding_failf(L, EAGAIN, "%s: held by PID %d", path, (int)holder);
 		lua_pushinteger(L, holder);
-		return 3;
+		return 4;
 	}
 	if (fd < 0)
-		return fail(L, path, -fd);
+		return binding_fail_sys(L, path, -fd);
 	lua_pushinteger(L, fd);
 	return 1;
 }
 
-static int l_realpath(lua_State *L)
+static int lsys_realpath(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	char *r = realpath(path, NULL);
 	if (r == NULL)
-		return fail(L, path, errno);
+		return binding_fail_sys(L, path, errno);
 	lua_pushstring(L, r);
 	free(r);
 	return 1;
@@ -585,7 +578,7 @@ static int l_realpath(lua_State *L)
 /* The run's working directory is the kitchen's root (docs/kitchen.md,
  * "Paths"), on `apply` and on a node alike: relative paths in recipes,
  * attributes and messages then mean the same thing everywhere. */
-static int l_chdir(lua_State *L)
+static int lsys_chdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	return result(L, chdir(path) == 0 ? 0 : -errno, path);
@@ -594,40 +587,40 @@ static int l_chdir(lua_State *L)
 int luaopen_ccchef_sys(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"lstat", l_lstat},
-		{"stat", l_stat},
-		{"dirstat", l_dirstat},
-		{"same_file", l_same_file},
-		{"read", l_read},
-		{"write", l_write},
-		{"copy", l_copy},
-		{"mkdir", l_mkdir},
-		{"rmdir", l_rmdir},
-		{"unlink", l_unlink},
-		{"remove_tree", l_remove_tree},
-		{"chmod", l_chmod},
-		{"setattr", l_setattr},
-		{"touch", l_touch},
-		{"lchown", l_lchown},
-		{"symlink", l_symlink},
-		{"symlink_replace", l_symlink_replace},
-		{"readlink", l_readlink},
-		{"rename", l_rename},
-		{"listdir", l_listdir},
-		{"scandir", l_scandir},
-		{"inflight_start", l_inflight_start},
-		{"test_hook", l_test_hook},
-		{"realpath", l_realpath},
-		{"chdir", l_chdir},
-		{"user", l_user},
-		{"group", l_group},
-		{"grouplist", l_grouplist},
-		{"now", l_now},
-		{"time", l_time},
-		{"isatty", l_isatty},
-		{"getpid", l_getpid},
-		{"geteuid", l_geteuid},
-		{"lock", l_lock},
+		{"lstat", lsys_lstat},
+		{"stat", lsys_stat},
+		{"dirstat", lsys_dirstat},
+		{"same_file", lsys_same_file},
+		{"read", lsys_read},
+		{"write", lsys_write},
+		{"copy", lsys_copy},
+		{"mkdir", lsys_mkdir},
+		{"rmdir", lsys_rmdir},
+		{"unlink", lsys_unlink},
+		{"remove_tree", lsys_remove_tree},
+		{"chmod", lsys_chmod},
+		{"setattr", lsys_setattr},
+		{"touch", lsys_touch},
+		{"lchown", lsys_lchown},
+		{"symlink", lsys_symlink},
+		{"symlink_replace", lsys_symlink_replace},
+		{"readlink", lsys_readlink},
+		{"rename", lsys_rename},
+		{"listdir", lsys_listdir},
+		{"scandir", lsys_scandir},
+		{"inflight_start", lsys_inflight_start},
+		{"test_hook", lsys_test_hook},
+		{"realpath", lsys_realpath},
+		{"chdir", lsys_chdir},
+		{"user", lsys_user},
+		{"group", lsys_group},
+		{"grouplist", lsys_grouplist},
+		{"now", lsys_now},
+		{"time", lsys_time},
+		{"isatty", lsys_isatty},
+		{"getpid", lsys_getpid},
+		{"geteuid", lsys_geteuid},
+		{"lock", lsys_lock},
 		{NULL, NULL},
 	};
 	if (luaL_newmetatable(L, "ccchef.sys.fd")) {

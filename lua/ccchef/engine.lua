@@ -242,7 +242,6 @@ end
 ---------------------------------------------------------------------------
 -- Converge
 
--- The context units receive: what they may need from the run, nothing more.
 -- Whether the reporter shows content diffs (file units skip computing one
 -- nobody will see): why-run, JSON (it emits whole events: r.emit), any
 -- other reporter, or a human one at -l info or more.
@@ -252,6 +251,7 @@ local function shows_diff(o)
   return r.level >= 3
 end
 
+-- The context units receive: what they may need from the run, nothing more.
 local function make_ctx(run)
   local o = run.opts
   return {

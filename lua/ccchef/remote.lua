@@ -111,13 +111,14 @@ local function runner_file(opts)
 end
 
 local function sha256_of(path)
-  local res = require("ccchef.proc").run("sha256sum " .. util.shell_quote(path))
+  local res = require("ccchef.proc").run({ "sha256sum", "--", path })
   local sum = res and res.status == 0 and res.output:match("^(%x+)")
   if not sum or #sum ~= 64 then errors.input("cannot compute the sha256 of " .. path) end
   return sum
 end
 
--- The architecture this runner is built for, as `uname -m` says it.
+-- This machine's architecture in `uname -m`'s spelling, from the facts: the
+-- one the ccchef-runner beside ccchef is built for.
 local function our_arch(facts)
   return facts.arch or facts.machine or "x86_64"
 end

@@ -65,13 +65,13 @@ function M.cookbook(name, kitchen_root)
   local out = {}
   for rel, text in pairs(files(name)) do
     local path = dir .. "/" .. rel
-    local ok, err = util.mkdir_p(sys, util.dirname(path), 493)
+    local ok, err = util.mkdir_p(sys, util.dirname(path), util.mode"0755")
     if not ok then errors.converge(err) end
-    local wok, werr = sys.write(path, (text:gsub("NAME", name)), 420 --[[0644]], nil, nil, true)
+    local wok, werr = sys.write(path, (text:gsub("NAME", name)), util.mode"0644", nil, nil, true)
     if not wok then errors.converge(werr) end
     out[#out + 1] = path
   end
-  sys.mkdir(dir .. "/templates", 493)
+  sys.mkdir(dir .. "/templates", util.mode"0755")
   table.sort(out)
   return dir, out
 end

@@ -36,14 +36,14 @@ end
 
 -- Returns true, or nil, a message and whether another run holds it.
 local function take(path, what, timeout, waited)
-  local fd, why, holder = sys.lock(path, timeout)
+  local fd, err, errname, holder = sys.lock(path, timeout)
   if fd then return true end
-  if why == "held" then
+  if errname == "EAGAIN" then
     return nil, string.format(
       "another ccchef run (PID %s) holds the %s %s; waited %g s (--lock-timeout)",
       holder ~= 0 and tostring(holder) or "unknown", what, path, waited), true
   end
-  return nil, why, false
+  return nil, err, false
 end
 
 -- Take the machine-wide lock, then the state directory's, waiting up to
@@ -54,12 +54,12 @@ end
 -- writable runtime directory: the run goes on under the state directory's
 -- lock alone), or nil and a message naming the holder.
 function M.lock(dir, timeout)
-  local ok, err = util.mkdir_p(sys, dir, 493)
+  local ok, err = util.mkdir_p(sys, dir, util.mode"0755")
   if not ok then return nil, err end
   local t0 = sys.now()
   local machine = M.machine_lock_path()
   local mdir = util.dirname(machine)
-  if not sys.stat(mdir) then util.mkdir_p(sys, mdir, 493) end
+  if not sys.stat(mdir) then util.mkdir_p(sys, mdir, util.mode"0755") end
   local warning
   local mok, merr, held = take(machine, "machine-wide lock", timeout, timeout)
   if not mok and held then return nil, merr end
@@ -189,7 +189,7 @@ end
 -- it when there are none.
 function M.save_pending(dir, list)
   if #list == 0 then return M.clear_pending(dir) end
-  local ok, err = util.mkdir_p(sys, dir, 493)
+  local ok, err = util.mkdir_p(sys, dir, util.mode"0755")
   if not ok then return nil, err end
   local records = {}
   for _, n in ipairs(list) do

@@ -29,6 +29,12 @@ function M.parse_mode(s)
   return tonumber(s, 8)
 end
 
+-- A mode written in ccchef's own code: util.mode"0755" instead of 493 (Lua
+-- has no octal literals). A bad literal is a bug here, so it raises.
+function M.mode(s)
+  return M.parse_mode(s) or error("bad mode literal " .. tostring(s), 2)
+end
+
 function M.format_mode(m)
   return string.format("%04o", m)
 end
@@ -137,8 +143,8 @@ function M.mkdir_p(sys, path, mode)
     local ok, err = M.mkdir_p(sys, parent, mode)
     if not ok then return nil, err end
   end
-  local ok, err, errno = sys.mkdir(path, mode or 493 --[[0755]])
-  if not ok and errno ~= 17 --[[EEXIST]] then return nil, err end
+  local ok, err, errname = sys.mkdir(path, mode or M.mode"0755")
+  if not ok and errname ~= "EEXIST" then return nil, err end
   return true
 end
 

@@ -9,7 +9,7 @@
 # cookbooks check their attributes the same way. No Apache is needed: the
 # sites are only created (not enabled, so not configtested) in a private
 # directory.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 CONF="$T/apache2"
 mkdir -p "$CONF/sites-available" "$CONF/sites-enabled"

@@ -5,7 +5,7 @@
 # errors found at compile time -- nothing changed on disk: each bad recipe
 # first declares a new file and a change to an existing file, and both must
 # be left alone, and the state directory must not even be created.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 
 # What is on disk, excluding the captured output: paths, types, sizes, modes.

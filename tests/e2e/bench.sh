@@ -3,13 +3,10 @@
 # temporary directory. It checks the counts ccchef reports for each run
 # (N+N/10 updated first, 0 on the no-op, 20% on the repair), so this also
 # proves the bench exercises what it claims. No timing is asserted.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 BENCH="$(cd "$(dirname "$0")/../.." && pwd)/tools/bench"
 
-"$BENCH" -n 20 -r 1 --baseline-sizes=20 --dir "$T" "$CCCHEF" >"$T/.out" 2>"$T/.err"
-CODE=$?
-OUT=$(cat "$T/.out")
-ERR=$(cat "$T/.err")
+run_cmd "$BENCH" -n 20 -r 1 --baseline-sizes=20 --dir "$T" "$CCCHEF"
 assert_code 0 "tools/bench"
 assert_out "ccchef first converge (fsync)"
 assert_out "ccchef no-op converge"
@@ -17,7 +14,7 @@ assert_out "ccchef repair 10% content + 10% mode"
 assert_out "bare write loop, fsync (python)"
 assert_out "shell cmp loop, no-op check"
 check; [ "$(printf '%s\n' "$OUT" | grep -c ' 20 ')" -ge 5 ] || fail "five rows for N=20"
-# It cleans up after itself: nothing but lib.sh's own files is left in $T.
+# It cleans up after itself: nothing but common.sh's own files is left in $T.
 check; [ -z "$(find "$T" -mindepth 1 -maxdepth 1 -name 'ccchef-bench.*')" ] || fail "bench left its temporary directory"
 
 # A wrong binary is refused with a message, not a traceback.

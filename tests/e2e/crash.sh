@@ -10,7 +10,7 @@
 # fired for this generation at least once, and no temporary file
 # .NAME.ccchef-XXXXXX is left in the tree. The counts are printed at the end.
 # Bounded: KILLS iterations of at most two runs of ~1000 files each.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 KILLS=${CRASH_KILLS:-50}
 SEED=${CRASH_SEED:-20261130}

@@ -3,7 +3,7 @@
 # nothing, notifications from a custom resource fire when something inside
 # it changed, guards, nested custom resources, compile-time validation with
 # file and line; and the shipped rewrite_redirects resource.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 : "${SRC:?}"
 K="$T/k"
 mkdir -p "$K/cookbooks/site/resources" "$K/cookbooks/site/templates" "$K/cookbooks/site/recipes"

@@ -2,7 +2,7 @@
 # directory resource: recursive create and delete, mode/owner/group changes
 # (a real system user), second converge 0 updated, why-run changes nothing,
 # bad input (compile time: exit 2; converge time: exit 1, nothing left behind).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 cat >"$T/r.lua" <<LUA
 directory "$T/a/b/c" { recursive = true, mode = "0750", owner = "nobody", group = "nogroup" }

@@ -6,7 +6,7 @@
 # nothing either; a torn or corrupt journal is read as far as it parses; a
 # failed save (ENOSPC) does not claim it saved. (Signals: signals.sh; many
 # kills at random points: crash.sh.)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 # $T/await FILE: wait for FILE, at most 30 s, so a command a test leaves
 # behind (ccchef finishes its current command on SIGTERM) always ends.

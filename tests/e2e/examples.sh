@@ -3,7 +3,7 @@
 # converges again with 0 updated, and why-run after a hand edit shows the
 # diff and the notification it would fire. (recipes/web.lua, the Apache
 # demo, is converged by apache.sh.)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 : "${SRC:?}"
 export CCCHEF_DEMO_ROOT="$T/demo"
 

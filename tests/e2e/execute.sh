@@ -3,7 +3,7 @@
 # user), timeout (the whole process group killed), a command waiting on a
 # prompt fails instead of hanging, live_stream, captured output shown on
 # failure, second converge 0 updated, why-run runs nothing, bad input.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 # `nobody` must reach $T/pub; mktemp made $T private.
 chmod 0711 "$T"

@@ -2,7 +2,7 @@
 # `ccchef facts`: valid JSON whose values match what the system's own tools
 # say (hostname, uname -m, nproc, /etc/os-release, /proc/meminfo, ip), and
 # recipes see the same values as node.*.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 "$CCCHEF" facts >"$T/facts.json" 2>"$T/facts.err"
 CODE=$?

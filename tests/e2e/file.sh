@@ -1,7 +1,7 @@
 #!/bin/bash
 # file resource: first converge, second converge 0 updated, why-run writes
 # nothing and shows a diff, backups kept and bounded, bad input.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 cat >"$T/r.lua" <<LUA
 file "$T/a" { content = "one\n", mode = "0600" }

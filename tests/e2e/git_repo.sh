@@ -6,7 +6,7 @@
 # depth = 1, action checkout does not move, local modifications refused
 # then discarded with force = true, bad revisions, ownership by a user,
 # delete.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 command -v git >/dev/null || { echo "git is not installed (tools/install-deps test)" >&2; exit 77; }
 

@@ -3,7 +3,7 @@
 # execute and on a file; skipped resources are shown with -l info; guards
 # DO run under why-run (as in Chef; docs/recipes.md) while the guarded
 # resource does not; a guard that raises fails the resource (exit 1).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 LOG="$T/log"
 cat >"$T/r.lua" <<LUA

@@ -3,7 +3,7 @@
 # environments live/staging/devel converging differently, attribute
 # precedence with provenance (ccchef attrs), include_recipe once, templates
 # and files looked up in the declaring cookbook.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 : "${SRC:?SRC must point at the source tree}"
 K="$T/kitchen"
 cp -r "$SRC/tests/kitchen" "$K"

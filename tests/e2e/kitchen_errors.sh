@@ -1,7 +1,7 @@
 #!/bin/bash
 # Bad input in a kitchen: each case exits 2 with one message that says what
 # is wrong and where ccchef looked, and changes nothing.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 K="$T/k"
 mk() { mkdir -p "$(dirname "$K/$1")"; cat >"$K/$1"; }
 mk cookbooks/good/recipes/default.lua <<LUA

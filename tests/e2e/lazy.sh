@@ -3,7 +3,7 @@
 # time, so it can use what an earlier resource made; why-run reports such a
 # value as unknown instead of failing; a lazy value of the wrong type, or
 # one that raises, fails the resource with a clear message (exit 1).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 cat >"$T/r.lua" <<LUA
 execute "make version" {

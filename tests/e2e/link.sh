@@ -2,7 +2,7 @@
 # link resource: create, retarget, delete, second converge 0 updated,
 # why-run changes nothing, a regular file in the way is replaced only with
 # force = true (and backed up), bad input.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 mkdir "$T/v1" "$T/v2"
 cat >"$T/r.lua" <<LUA

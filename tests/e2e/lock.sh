@@ -12,7 +12,7 @@
 # lock (CCCHEF_MACHINE_LOCK, for tests only), so a stranger holding the real
 # one cannot make "the lock is free" fail; the machine-wide part uses the
 # real default and only asserts what holds whoever else runs.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 # $T/await FILE: wait for FILE, at most 30 s, so a command a test leaves
 # behind (ccchef finishes its current command on SIGTERM) always ends.

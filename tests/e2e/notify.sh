@@ -4,7 +4,7 @@
 # notifier; subscribes; nothing fires when the notifier was not updated;
 # why-run shows what would fire and runs nothing; a notification to a
 # resource that does not exist is an input error (exit 2).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 LOG="$T/log"
 cat >"$T/r.lua" <<LUA

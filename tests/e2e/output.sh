@@ -4,7 +4,7 @@
 # --version and help; no colour codes unless stdout is a terminal (or
 # --color); sensitive values never appear, in either format, under why-run
 # or on failure.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 
 # events: validate $T/.out as JSON lines (every line one object with an

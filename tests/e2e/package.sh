@@ -6,7 +6,7 @@
 # cache and log directories, so the machine's apt configuration and package
 # lists are never touched. dpkg's database is the real one (packages really
 # get installed); the cleanup trap purges every ccchef-test-* package.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "package.sh needs root (it installs packages with dpkg)"

@@ -2,12 +2,12 @@
 # Parity (DESIGN.md 4, "Remote is apply"): the same kitchen converged with
 # `ccchef apply` here and with `ccchef remote` through a loopback sshd gives
 # the same files, events, exit codes, last-run.json and second-run
-# "0 updated" (tests/e2e/parity_lib.sh). Cases: a kitchen with roles, an
+# "0 updated" (tests/e2e/lib/parity.sh). Cases: a kitchen with roles, an
 # environment and cookbook attributes; a custom resource; a template; a
 # notification; --attr read one way; bad input.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
-. "$(dirname "$0")/parity_lib.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
+. "$(dirname "$0")/lib/parity.sh"
 
 parity_setup
 cd "$K" || exit 1

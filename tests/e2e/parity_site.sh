@@ -7,10 +7,10 @@
 # Then both ways: `ccchef apply` of the same kitchen finds nothing to change
 # (the generated config names the template by its kitchen path, never the
 # bundle's directory), and a missing attribute path is named.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
-. "$(dirname "$0")/apache_lib.sh"
-. "$(dirname "$0")/parity_lib.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
+. "$(dirname "$0")/lib/apache.sh"
+. "$(dirname "$0")/lib/parity.sh"
 : "${SRC:?}"
 [ "$(id -u)" = 0 ] || { echo "needs root (installs an Apache instance)"; exit 77; }
 command -v apache2ctl >/dev/null || { echo "apache2 is not installed (tools/install-deps test)"; exit 77; }

@@ -3,8 +3,8 @@
 # reuses it; converge then 0 updated; why-run changes nothing; names from the
 # ssh config, literal user@host:port, nodes.lua with @role and run_list;
 # --format json; ccchef status reads last-run.json.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 
 ssh_setup
 start_node n1

@@ -4,8 +4,8 @@
 # are removed; the private directories of killed runs (ccchef-run.PID.HEX6,
 # ours, the PID gone) are removed by the next run, relative to $TMPDIR and
 # never through a link; anything else is left alone.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 
 ssh_setup
 NODE_ENV="TMPDIR=$T/nodes/n1/tmp" start_node n1

@@ -2,7 +2,7 @@
 # remote_directory: a tree copied from a source directory, kept in sync:
 # first converge, second converge 0 updated, why-run changes nothing,
 # changed/added/removed files repaired, purge, files_mode, bad input.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 mkdir -p "$T/files/site/css" "$T/files/site/empty"
 printf '<h1>hi</h1>\n' >"$T/files/site/index.html"

@@ -3,8 +3,8 @@
 # a node that is down, and a node whose recipe fails, are reported while the
 # others converge, and the exit code says so; --serial stops after a failing
 # batch; --detailed-exitcodes.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 
 ssh_setup
 mkdir -p "$T/k"

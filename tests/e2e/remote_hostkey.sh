@@ -7,8 +7,8 @@
 # an accepted key is a host_key event. HostKeyAlias names the entry.
 # Needs root (a user whose home is the test's, since libssh and ssh(1) take
 # ~ from the passwd entry, not $HOME).
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 [ "$(id -u)" = 0 ] || { echo "remote_hostkey: needs root" >&2; exit 77; }
 
 ssh_setup

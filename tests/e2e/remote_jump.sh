@@ -5,8 +5,8 @@
 # the forwarding to the node. The bastion's host key follows ccchef's rule
 # too: refused when unknown (even with StrictHostKeyChecking no in the
 # file), recorded with --accept-new-host-key.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 command -v ssh >/dev/null || { echo "remote_jump: ssh(1) missing (openssh-client)" >&2; exit 77; }
 
 ssh_setup

@@ -3,8 +3,8 @@
 # refused, --accept-new-host-key records it, a changed key is always refused,
 # a key the node does not accept is an authentication error, a node that
 # never answers times out (--connect-timeout).
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 
 ssh_setup
 start_node n1

@@ -6,8 +6,8 @@
 # node stopped by --command-timeout still reports what it changed; a node
 # whose /tmp is unusable is a failed node, not bad input; the node table
 # sorts naturally and a failed row says why.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 
 ssh_setup
 start_node n2

@@ -7,8 +7,8 @@
 # replace the cached runner) change nothing root runs; a damaged root copy
 # is replaced, never run. A user whose sudo wants a password gets a clear
 # error. Needs root (useradd, sudoers.d).
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 [ "$(id -u)" = 0 ] || { echo "remote_sudo: needs root" >&2; exit 77; }
 command -v sudo >/dev/null || { echo "remote_sudo: sudo missing (tools/install-deps test)" >&2; exit 1; }
 command -v visudo >/dev/null || { echo "remote_sudo: visudo missing" >&2; exit 1; }

@@ -5,8 +5,8 @@
 # gone when `remote` returns, and the node's lock is free: the next run
 # starts at once. The time bound is generous (a check against hanging,
 # not a benchmark).
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/sshd.sh"
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/sshd.sh"
 
 ssh_setup
 start_node n1

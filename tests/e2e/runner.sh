@@ -2,7 +2,7 @@
 # ccchef-runner: needs nothing but glibc (its dynamic dependencies), converges
 # a bundle read from stdin (first run, second run 0 updated, why-run), writes
 # last-run.json, and refuses bundle entries that escape its directory.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 : "${RUNNER:?RUNNER must point at ccchef-runner}"
 
 # Only glibc's own libraries may be needed: the node has nothing else.

@@ -8,7 +8,7 @@
 # values, guards and templates end with a clear error, and template output
 # is bounded. Every case also checks that nothing ran: why-run executes no
 # template code that could run a command.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 PWNED="$T/pwned"
 

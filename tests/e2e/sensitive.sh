@@ -4,7 +4,7 @@
 # --format json, stderr, and last-run.json -- whether the guard skips,
 # a lazy value fails, returns the wrong type, or a compile-time check
 # quotes the value. "(sensitive)" is said instead.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 SECRET="s3cr3t-$$-value"
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # service resource, systemd provider, against a real systemd: the test boots
-# a private systemd as PID 1 of its own namespaces (tests/e2e/systemd-boot.sh
+# a private systemd as PID 1 of its own namespaces (tests/e2e/lib/systemd-boot.sh
 # says how the host is kept out of reach) and runs ccchef inside them with
 # nsenter, so the provider is chosen by the real /run/systemd/system and
 # every systemctl call reaches a real manager. A tiny daemon unit is
@@ -8,7 +8,7 @@
 # reloaded, enabled and disabled through the service resource; the checks
 # read the daemon's PID file, systemd's MainPID and the enable links.
 # Skips (77) when this machine cannot boot systemd in a namespace.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (namespaces, mounts)"
@@ -54,7 +54,7 @@ for t in ccchef-e2e sysinit basic multi-user shutdown; do
 done
 
 : >"$T/systemd.log"
-"$(dirname "$0")/systemd-boot.sh" "$CG" "$T/units" "$T/systemd.log" >>"$T/systemd.log" 2>&1 &
+"$(dirname "$0")/lib/systemd-boot.sh" "$CG" "$T/units" "$T/systemd.log" >>"$T/systemd.log" 2>&1 &
 BOOT_PID=$!
 ns() { nsenter --target "$SP" --mount --pid --uts --ipc --net --cgroup -- "$@"; }
 for _ in $(seq 100); do

@@ -4,7 +4,7 @@
 # that counts SIGHUPs) run by start-stop-daemon with a PID file, and checks
 # start/stop/restart/reload through the PID file and the process, and
 # enable/disable through the rc.d links update-rc.d makes. Needs root.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (installs an init script)"; exit 77; fi
 if [ -d /run/systemd/system ]; then

@@ -7,7 +7,7 @@
 # with SIGKILL and may still write its output; a runner whose controller went
 # away (stdout closed, SIGHUP; or over real SSH, controller killed) finishes
 # the run and records it.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 # $T/await FILE: wait for FILE, at most 30 s, so a command a test leaves
 # behind (ccchef finishes its current command on SIGTERM) always ends.
@@ -199,7 +199,7 @@ fi
 ## SIGKILL mid-run (the session drops); the runner on the node finishes the
 ## run and records it in last-run.json.
 if [ -n "${RUNNER:-}" ] && command -v ssh >/dev/null; then
-	. "$(dirname "$0")/sshd.sh"
+	. "$(dirname "$0")/lib/sshd.sh"
 	ssh_setup
 	start_node n1
 	trust_node n1

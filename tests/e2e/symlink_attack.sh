@@ -6,7 +6,7 @@
 # driven deterministically by the test hook (CCCHEF_TEST_HOOK, see
 # docs/safety.md): ccchef runs the given command, which makes the
 # attacker's move, at a named point between two of its steps.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skipped: needs root (the attack is a user against a root run)"

@@ -4,7 +4,7 @@
 # 0 updated, why-run shows a unified diff and writes nothing, and template
 # errors (syntax, undefined variable, nil value) stop the run with exit 2
 # naming the TEMPLATE file and line, before anything changes on disk.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 HOST=$("$CCCHEF" facts | sed -n 's/.*"hostname": *"\([^"]*\)".*/\1/p')
 mkdir "$T/templates"

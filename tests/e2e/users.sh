@@ -5,7 +5,7 @@
 # Checks: first converge, second converge 0 updated, why-run creates
 # nothing, append vs exact group members, bad names (exit 2), a converge
 # failure (exit 1). Every account with the prefix is removed on exit.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "users.sh needs root (it creates real accounts)" >&2

@@ -5,7 +5,7 @@
 # notifications, guards), the no-op second run, why-run with diffs, JSON
 # output, a converge failure, bad input at compile time, a template error,
 # a held lock, facts and help.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 if ! command -v valgrind >/dev/null; then
 	echo "valgrind is not installed (tools/install-deps test installs it)" >&2

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/e2e/systemd-boot.sh CGROUP UNIT_DIR LOG: boot a private systemd for a
+# tests/e2e/lib/systemd-boot.sh CGROUP UNIT_DIR LOG: boot a private systemd for a
 # test. systemd becomes PID 1 of new PID, mount, UTS, IPC, network and
 # cgroup namespaces, so the test gets a real service manager on a machine
 # whose PID 1 is not systemd, without touching the host:

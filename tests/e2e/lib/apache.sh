@@ -1,4 +1,4 @@
-# tests/e2e/apache_lib.sh: a private Apache for a test. The apache2 cookbook
+# tests/e2e/lib/apache.sh: a private Apache for a test. The apache2 cookbook
 # runs a Debian secondary instance (/etc/apache2-NAME, made by Debian's
 # setup-instance) so tests never touch the machine's main Apache; this file
 # picks the name and a free port, and removes everything the instance left

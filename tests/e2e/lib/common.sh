@@ -1,4 +1,4 @@
-# tests/e2e/lib.sh: shared helpers for end-to-end tests. Source it first.
+# tests/e2e/lib/common.sh: shared helpers for end-to-end tests. Source it first.
 # Each test gets its own temporary world ($T) removed on exit, even when it
 # fails; processes a test starts must be registered with `track_pid` so they
 # are killed (by PID) on exit too.
@@ -10,6 +10,7 @@ STATE="$T/state"
 TRACKED_PIDS=""
 FAILS=0
 CHECKS=0
+SKIPPED=""
 
 cleanup() {
 	for pid in $TRACKED_PIDS; do kill "$pid" 2>/dev/null; done
@@ -21,13 +22,16 @@ trap 'exit 1' INT TERM
 
 track_pid() { TRACKED_PIDS="$TRACKED_PIDS $1"; }
 
-# run ARGS...: ccchef itself (any command); sets OUT, ERR and CODE.
-run() {
-	"$CCCHEF" "$@" >"$T/.out" 2>"$T/.err"
+# run_cmd PROGRAM ARGS...: any program; sets OUT, ERR and CODE.
+run_cmd() {
+	"$@" >"$T/.out" 2>"$T/.err"
 	CODE=$?
 	OUT=$(cat "$T/.out")
 	ERR=$(cat "$T/.err")
 }
+
+# run ARGS...: ccchef itself (any command); sets OUT, ERR and CODE.
+run() { run_cmd "$CCCHEF" "$@"; }
 
 # apply ARGS...: run `ccchef apply` with this test's state dir; sets OUT
 # (stdout), ERR (stderr) and CODE.
@@ -60,6 +64,17 @@ assert_summary() {
 		fail "summary: want $1 updated, $2 failed"
 }
 
+# have_fixture PATH: true when PATH (under $SHARED/fixtures) exists. In a
+# fresh clone ../shared is absent: the parts that need it are skipped, with
+# the line "skipped: fixture not present", and finish exits 77 (meson counts
+# the test as skipped) unless a check failed.
+have_fixture() {
+	[ -e "$1" ] && return 0
+	echo "skipped: fixture not present ($1)"
+	SKIPPED="$SKIPPED $1"
+	return 1
+}
+
 # The last thing a test calls.
 finish() {
 	if [ "$FAILS" -gt 0 ]; then
@@ -67,5 +82,9 @@ finish() {
 		exit 1
 	fi
 	echo "all $CHECKS checks passed"
+	if [ -n "$SKIPPED" ]; then
+		echo "skipped: fixture not present:$SKIPPED"
+		exit 77
+	fi
 	exit 0
 }

@@ -1,5 +1,5 @@
-# tests/e2e/sshd.sh: real OpenSSH sshd "nodes" on 127.0.0.1 for the remote
-# tests. Source after lib.sh. Every node is this machine: each gets its own
+# tests/e2e/lib/sshd.sh: real OpenSSH sshd "nodes" on 127.0.0.1 for the remote
+# tests. Source after common.sh. Every node is this machine: each gets its own
 # sshd on its own port, and (through sshd's SetEnv) its own state and runner
 # cache directories and machine-wide lock (CCCHEF_MACHINE_LOCK, docs/cli.md),
 # so nodes do not share a lock, a last-run.json or a cached runner. Recipes put their files under node.root (an attribute).

@@ -1,5 +1,5 @@
-# tests/e2e/parity_lib.sh: run one kitchen both ways and compare (DESIGN.md
-# 4, "Remote is apply"). Source after lib.sh and sshd.sh.
+# tests/e2e/lib/parity.sh: run one kitchen both ways and compare (DESIGN.md
+# 4, "Remote is apply"). Source after common.sh and sshd.sh.
 #
 # `ccchef apply` runs on this machine with its own state directory and
 # node.root = $T/local/root; `ccchef remote` runs through a real sshd on

@@ -2,7 +2,7 @@
 # cc_check.sh BASE_URL EXPECTATIONS_FILE DOCROOT
 #
 # Asks a running Apache about every behaviour listed in EXPECTATIONS_FILE
-# (tests/e2e/cc_expectations.tsv) and reports each mismatch. One request per
+# (tests/e2e/lib/cc_expectations.tsv) and reports each mismatch. One request per
 # line, redirects are never followed: what is checked is what this server
 # answers itself.
 #
