@@ -282,7 +282,7 @@ function M.compile_only(opts, runlist, facts)
   if #prep.entries == 0 then
     M.usage_error("no run list: give recipe files, recipe:COOKBOOK or role:NAME")
   end
-  local run = require("ccchef.engine").compile({
+  local run = require("ccchef.compile").compile({
     why_run = true, node = prep.node, kitchen = prep.kitchen, run_list = prep.run_list,
     reporter = { print = function() end },
   }, prep.entries)
@@ -388,7 +388,7 @@ function M.run(opts, runlist, reporter)
       remote_node = opts.remote_node,
     }
     local engine = require("ccchef.engine")
-    local run = engine.compile(run_opts, prep.entries)
+    local run = require("ccchef.compile").compile(run_opts, prep.entries)
     -- A converge leaves nothing that needs a finalizer at exit (the lock is
     -- the kernel's to drop): the process may exit without freeing the Lua
     -- state object by object.

@@ -8,6 +8,7 @@
 -- checked as they are set; required properties, defaults and cross-property
 -- rules are checked when the recipe has finished (M.finalize), because a
 -- resource may be declared with no table at all (`package "git"`).
+local budget = require("ccchef.budget")
 local errors = require("ccchef.errors")
 local host = require("ccchef.host")
 local sandbox = require("ccchef.sandbox")
@@ -114,11 +115,31 @@ local function new_handle(r)
   return h
 end
 
--- A function for the recipe environment that declares resources of unit's type.
-function M.declarator(run, unit)
+-- Declare a resource of unit's type named `name` into run's collection,
+-- declared at file:line. Returns its record.
+function M.declare(run, unit, name, file, line)
+  local shown = M.check_name(unit, name, file, line)
+  local ref = unit.name .. "[" .. shown .. "]"
+  local r = {
+    type = unit.name, name = shown, name_value = name, ref = ref, unit = unit,
+    file = file, line = line, dir = run.current_dir, node = run.node,
+    props = host.new_table(0, 8), lazy = {}, notify_list = {},
+  }
+  run.collection[#run.collection + 1] = r
+  -- A later declaration with the same name wins notifications, as in Chef.
+  run.index[ref] = r
+  return r
+end
+
+-- A function for the recipe environment that declares resources of unit's
+-- type into `into`: a run, or a function(unit, file, line) that returns
+-- the run (a custom resource file declares into whichever nested run is
+-- active when its action runs).
+function M.declarator(into, unit)
+  local current = type(into) == "function" and into or nil
   return function(name, props)
     local file, line = location(2)
-    local r = run:declare(unit, name, file, line)
+    local r = M.declare(current and current(unit, file, line) or into, unit, name, file, line)
     if props ~= nil then set_properties(r, props) end
     return new_handle(r)
   end
@@ -272,27 +293,15 @@ function M.base_env()
 end
 
 -- Runs a compiled recipe chunk under the recipe instruction budget
--- (ccchef.sandbox): a recipe that never ends fails with an input error
+-- (ccchef.budget): a recipe that never ends fails with an input error
 -- naming the file and the line it was at. Returns pcall's results.
 function M.run_recipe(chunk, path)
-  local limit = sandbox.budget(sandbox.RECIPE_INSTRUCTIONS)
-  return sandbox.pcall(limit, function(file, line)
+  local limit = budget.budget(budget.RECIPE_INSTRUCTIONS)
+  return budget.pcall(limit, function(file, line)
     return errors.new("input", string.format(
       "the recipe did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
       limit), { file = file or path, line = line })
   end, chunk)
-end
-
--- Runs a function of user code at converge time (a lazy value, a guard, a
--- custom resource's action) under the same budget. what: "lazy property
--- 'content'", "only_if"... Returns pcall's results.
-function M.run_user(fn, what, ...)
-  local limit = sandbox.budget(sandbox.RECIPE_INSTRUCTIONS)
-  return sandbox.pcall(limit, function(file, line)
-    return errors.new("converge", string.format(
-      "%s did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
-      what, limit), { file = file, line = line })
-  end, fn, ...)
 end
 
 -- The environment a recipe chunk runs in. Reading a name that is neither a
