@@ -33,8 +33,10 @@ local function location(level)
   return file, line
 end
 
-local function fail(r, message)
-  errors.input(message, { file = r.file, line = r.line, resource = r.ref })
+-- property: the property the message is about, when there is one (a
+-- field for tests and tools; the message names it too).
+local function fail(r, message, property)
+  errors.input(message, { file = r.file, line = r.line, resource = r.ref, property = property })
 end
 
 local function set_property(r, key, value)
@@ -45,7 +47,7 @@ local function set_property(r, key, value)
   end
   local spec = unit.all_properties[key]
   if not spec then
-    fail(r, string.format("unknown property '%s'%s", key, util.suggest(key, unit.property_names)))
+    fail(r, string.format("unknown property '%s'%s", key, util.suggest(key, unit.property_names)), key)
   end
   -- A function is a lazy value, evaluated at converge time (DESIGN 2.3),
   -- unless the property itself takes a function (guards). Properties the
@@ -53,7 +55,7 @@ local function set_property(r, key, value)
   -- marked lazy = false and cannot be.
   if type(value) == "function" and spec.type ~= "guard" and spec.type ~= "function" then
     if spec.lazy == false then
-      fail(r, string.format("property '%s' cannot be lazy (a function): it is needed when the recipe is compiled, give its value", key))
+      fail(r, string.format("property '%s' cannot be lazy (a function): it is needed when the recipe is compiled, give its value", key), key)
     end
     r.props[key] = value
     r.lazy[key] = true
@@ -63,7 +65,7 @@ local function set_property(r, key, value)
   if v == nil then
     -- The message quotes the value: not for a sensitive resource.
     if r.sensitive then err = schema.redact(err, value) end
-    fail(r, string.format("property '%s': %s", key, err))
+    fail(r, string.format("property '%s': %s", key, err), key)
   end
   r.props[key] = v
 end
@@ -200,7 +202,7 @@ function M.finalize(r)
   local np = unit.name_property
   if np and props[np] == nil then
     local v, err = schema.check(unit.all_properties[np], r.name_value or r.name)
-    if v == nil then fail(r, string.format("name (%s): %s", np, err)) end
+    if v == nil then fail(r, string.format("name (%s): %s", np, err), np) end
     props[np] = v
   end
   local names = finalize_names(unit)
@@ -209,7 +211,7 @@ function M.finalize(r)
     if props[k] == nil then
       local spec = unit.all_properties[k]
       if spec.required then
-        fail(r, string.format("missing required property '%s'", k))
+        fail(r, string.format("missing required property '%s'", k), k)
       else
         local d = spec.default
         if type(d) == "table" then
@@ -221,7 +223,7 @@ function M.finalize(r)
         -- mode "0644" reaches the unit as the number a given one would.
         local v, err = schema.check(spec, d)
         if v == nil then
-          fail(r, string.format("default of property '%s' in the type's definition: %s", k, err))
+          fail(r, string.format("default of property '%s' in the type's definition: %s", k, err), k)
         end
         props[k] = v
       end
@@ -235,7 +237,7 @@ function M.finalize(r)
       for name in pairs(unit.action_set) do known[#known + 1] = name end
       table.sort(known)
       fail(r, string.format("unknown action '%s'%s (actions: %s)", a, util.suggest(a, known),
-        table.concat(known, ", ")))
+        table.concat(known, ", ")), "action")
     end
   end
   if unit.validate then
