@@ -119,6 +119,33 @@ test("a nested run shares the run's context and sees its resources", function()
   eq(Run.child(child, r, "/c").depth, 2)
 end)
 
+-- A composite type, as a custom resource is one: its action declares
+-- into the nested run and finishes it on the language's side.
+require("ccchef.registry").add({
+  name = "test_pair", properties = {}, actions = { "make" }, default_action = "make",
+  converge = function(p, action, ctx, nested)
+    return nested(function(child)
+      local declare = require("ccchef.dsl").declarator(child, require("ccchef.registry").types.file)
+      declare(p.name .. "/one", { content = "1" })
+      declare(p.name .. "/two", { content = "2", notifies = { "run", "execute[after]" } })
+      compile.finish(child)
+    end, tmp)
+  end,
+}, "test_engine.lua")
+
+test("a composite converges what it declared as a nested run; notifications reach the enclosing run", function()
+  assert(sys.mkdir(tmp .. "/pair", 448))
+  local s, rep = converge('test_pair "%T/pair" {}\n'
+    .. 'execute "after" { command = "echo n >> %T/pair-notified", action = "nothing" }\n')
+  eq(s.success, true); eq(s.resources, 2)
+  eq(sys.read(tmp .. "/pair/one"), "1"); eq(sys.read(tmp .. "/pair/two"), "2")
+  local inner, outer = rep.events[1], rep.events[3]
+  eq(inner.resource, "file[" .. tmp .. "/pair/one]"); eq(inner.parent, "test_pair[" .. tmp .. "/pair]")
+  eq(outer.resource, "test_pair[" .. tmp .. "/pair]"); eq(outer.status, "updated")
+  eq(#outer.changes, 2); eq(outer.changes[2], "file[" .. tmp .. "/pair/two]")
+  eq(sys.read(tmp .. "/pair-notified"), "n\n")
+end)
+
 test("nesting too deep is a converge error naming the type", function()
   local run = Run.new({}, {})
   run.depth = 20
