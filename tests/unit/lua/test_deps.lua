@@ -165,3 +165,17 @@ test("every require under lua/ccchef/ is one docs/architecture.md allows", funct
     ok(not tbl.layers.converge.may[layer_of(tbl, ctl)], "converge may not require " .. ctl)
   end
 end)
+
+test("the runner executable embeds no controller module (lua/meson.build)", function()
+  local tbl = parse_table(read(SRC .. "/docs/architecture.md"))
+  local build = read(SRC .. "/lua/meson.build")
+  local runner = build:match("lua_runner_sources = files%((.-)%)")
+  ok(runner, "lua/meson.build has lua_runner_sources")
+  local count = 0
+  for path in runner:gmatch("'ccchef/([%w_/]+)%.lua'") do
+    count = count + 1
+    local name = path:gsub("/", ".")
+    ok(layer_of(tbl, name) ~= "controller", name .. " is the controller's, not the runner's")
+  end
+  ok(count > 20, "read the runner's module list")
+end)
