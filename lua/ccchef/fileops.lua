@@ -110,13 +110,13 @@ end
 -- error naming it (docs/safety.md).
 function M.require_parent(path, ctx)
   local parent = util.dirname(path)
-  local st, err, errno = sys.dirstat(parent)
+  local st, err, errname = sys.dirstat(parent)
   if not st and M.planned_directory(ctx, parent) then return end
   if st then return end
-  if errno == 2 --[[ENOENT]] then
+  if errname == "ENOENT" then
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent),
       { assumable = true })
-  elseif errno == 20 --[[ENOTDIR]] then
+  elseif errname == "ENOTDIR" then
     errors.converge(string.format("parent %s is not a directory", parent))
   end
   errors.converge(err)
@@ -140,14 +140,14 @@ end
 -- only when trusted. With p and ctx, the old content a diff needs comes
 -- from the same object the comparison read (cur.old).
 function M.load_file(path, want, p, ctx)
-  local cur, err, errno
+  local cur, err, errname
   if want ~= nil and p and shows_diff(p, ctx) then
-    cur, err, errno = sys.lstat(path, want, M.DIFF_MAX)
+    cur, err, errname = sys.lstat(path, want, M.DIFF_MAX)
   else
-    cur, err, errno = sys.lstat(path, want)
+    cur, err, errname = sys.lstat(path, want)
   end
   if not cur then
-    if errno == 2 --[[ENOENT]] or errno == 20 --[[ENOTDIR]] then return { exists = false } end
+    if errname == "ENOENT" or errname == "ENOTDIR" then return { exists = false } end
     errors.converge(err)
   end
   sys.test_hook("loaded", path)
@@ -158,9 +158,9 @@ end
 -- load_file for a file that should be a copy of the (large) file src:
 -- compared by streaming both, memory independent of the size.
 function M.load_copy(path, src)
-  local cur, err, errno = sys.same_file(path, src)
+  local cur, err, errname = sys.same_file(path, src)
   if not cur then
-    if errno == 2 --[[ENOENT]] or errno == 20 --[[ENOTDIR]] then
+    if errname == "ENOENT" or errname == "ENOTDIR" then
       if sys.stat(src) then return { exists = false } end
       errors.converge("cannot read source: " .. err)
     end

@@ -40,8 +40,8 @@ function M.plan(p, cur, action, ctx)
   end
   if not cur.exists then
     local parent = util.dirname(p.path)
-    local pst, perr, perrno = sys.dirstat(parent)
-    if not pst and perrno ~= 2 --[[ENOENT]] then errors.converge(perr) end
+    local pst, perr, perrname = sys.dirstat(parent)
+    if not pst and perrname ~= "ENOENT" then errors.converge(perr) end
     if not p.recursive and not pst and not fileops.planned_directory(ctx, parent) then
       errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
     end
