@@ -7,7 +7,7 @@ local util = require("ccchef.util")
 
 local M = {}
 
-M.abspath = require("ccchef.converge").abspath
+M.abspath = require("ccchef.options").abspath
 
 ---------------------------------------------------------------------------
 -- Kitchen and bundle

@@ -6,6 +6,7 @@
 local converge = require("ccchef.converge")
 local errors = require("ccchef.errors")
 local json = require("ccchef.json")
+local options = require("ccchef.options")
 
 local M = {}
 
@@ -92,10 +93,10 @@ local APPLY_ONLY = {
   ["--command-timeout"] = { "command_timeout", true },
 }
 local NODE_OPTION = { ["-N"] = { "node_name", true }, ["--node"] = { "node_name", true } }
-local APPLY_OPTIONS = converge.options(converge.RUN_OPTIONS, converge.KITCHEN_OPTIONS, NODE_OPTION, APPLY_ONLY)
-local ATTRS_OPTIONS = converge.options(converge.KITCHEN_OPTIONS, NODE_OPTION, { ["--format"] = { "format", true } })
+local APPLY_OPTIONS = options.combine(options.RUN_OPTIONS, options.KITCHEN_OPTIONS, NODE_OPTION, APPLY_ONLY)
+local ATTRS_OPTIONS = options.combine(options.KITCHEN_OPTIONS, NODE_OPTION, { ["--format"] = { "format", true } })
 
-local usage_error, parse = converge.usage_error, converge.parse
+local usage_error, parse = options.usage_error, options.parse
 
 local function cmd_apply(args)
   local opts, runlist = parse(args, 2, APPLY_OPTIONS)
@@ -174,10 +175,10 @@ end
 -- here is a bug in ccchef, and its traceback is what a bug report needs.
 M.traceback, M.internal_error = converge.traceback, converge.internal_error
 
--- The old names of what moved to ccchef.converge, for code written against
--- them (the same functions: there is one path).
+-- The old names of what moved to ccchef.converge and ccchef.options, for
+-- code written against them (the same functions: there is one path).
 M.apply, M.prepare, M.parse, M.usage_error, M.number_option =
-  converge.run, converge.prepare, converge.parse, converge.usage_error, converge.number_option
+  converge.run, converge.prepare, options.parse, options.usage_error, options.number_option
 
 local COMMANDS = {
   apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help, new = cmd_new,

@@ -3,7 +3,8 @@
 -- a node and the controller of `ccchef remote` all go through here:
 --
 --   - one option parser and one reading of `--attr KEY.PATH=VALUE`
---     (VALUE is JSON when it parses, else the string: docs/cli.md);
+--     (ccchef.options: VALUE is JSON when it parses, else the string:
+--     docs/cli.md);
 --   - one way to find the kitchen's root and enter it: the run's working
 --     directory is the kitchen's root, so a relative path in a recipe, an
 --     attribute or a message means the same on this machine and on a node;
@@ -14,6 +15,7 @@
 -- modules (cli, remote, runner), which all depend on it: no import cycle.
 local errors = require("ccchef.errors")
 local json = require("ccchef.json")
+local options = require("ccchef.options")
 local report = require("ccchef.report")
 local state = require("ccchef.state")
 local sys = require("ccchef.sys")
@@ -24,144 +26,7 @@ local M = {}
 M.VERSION = "0.1.0"
 
 ---------------------------------------------------------------------------
--- Options
-
--- name -> { key, takes_value, repeatable }
-M.RUN_OPTIONS = {
-  ["-n"] = { "why_run" }, ["--why-run"] = { "why_run" },
-  ["--format"] = { "format", true },
-  ["-l"] = { "log_level", true }, ["--log-level"] = { "log_level", true },
-  ["--detailed-exitcodes"] = { "detailed_exitcodes" },
-  ["--color"] = { "color" }, ["--no-color"] = { "no_color" },
-}
-
--- What chooses the kitchen, the environment and the attributes: apply,
--- attrs and remote read these the same way.
-M.KITCHEN_OPTIONS = {
-  ["-k"] = { "kitchen", true }, ["--kitchen"] = { "kitchen", true },
-  ["-E"] = { "environment", true }, ["--environment"] = { "environment", true },
-  ["-j"] = { "json_attrs", true, true }, ["--json-attributes"] = { "json_attrs", true, true },
-  ["--attr"] = { "attrs", true, true },
-}
-
--- A new option table from several.
-function M.options(...)
-  local out = {}
-  for _, t in ipairs({ ... }) do
-    for k, v in pairs(t) do out[k] = v end
-  end
-  return out
-end
-
-function M.usage_error(msg)
-  errors.input(msg .. " (see 'ccchef help')")
-end
-
-function M.parse(args, first, spec)
-  local opts, rest = {}, {}
-  local i = first
-  while i <= #args do
-    local a = args[i]
-    local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
-    name = name or a
-    local o = spec[name]
-    if a == "--" then
-      for j = i + 1, #args do rest[#rest + 1] = args[j] end
-      break
-    elseif o then
-      if o[2] then
-        local v = inline
-        if v == nil then
-          i = i + 1
-          v = args[i]
-        end
-        if v == nil then M.usage_error("option " .. name .. " needs a value") end
-        if o[3] then
-          opts[o[1]] = opts[o[1]] or {}
-          table.insert(opts[o[1]], v)
-        else
-          opts[o[1]] = v
-        end
-      else
-        opts[o[1]] = true
-      end
-    elseif a:sub(1, 1) == "-" and #a > 1 then
-      M.usage_error("unknown option " .. a .. util.suggest(a, util.sorted_keys(spec)))
-    else
-      rest[#rest + 1] = a
-    end
-    i = i + 1
-  end
-  return opts, rest
-end
-
-function M.number_option(opts, key, default)
-  local v = opts[key]
-  if v == nil then return default end
-  local n = tonumber(v)
-  if not n or n < 0 then M.usage_error("--" .. key:gsub("_", "-") .. " needs a non-negative number") end
-  return n
-end
-
--- --format, --log-level and the colour switches, checked once.
-function M.output_options(opts)
-  local format = opts.format or "human"
-  if format ~= "human" and format ~= "json" then M.usage_error("--format must be human or json") end
-  if opts.log_level and not report.LEVELS[opts.log_level] then
-    M.usage_error("--log-level must be error, warn, info or debug")
-  end
-  local color = nil
-  if opts.color then color = true end
-  if opts.no_color then color = false end
-  return format, color
-end
-
----------------------------------------------------------------------------
--- Attributes from the command line
-
--- "a.b.c=VALUE": VALUE is JSON when it parses (8080, true, "8080", [1,2],
--- {"k":1}), otherwise the string as written (web01, ../x, 1.2.3). Returns
--- the path as a list of keys and the value, or nil and a message.
-function M.parse_attr(s)
-  local key, value = s:match("^([%w_%.%-]+)=(.*)$")
-  if not key or key:find("^%.") or key:find("%.$") or key:find("%.%.") then
-    return nil, string.format("--attr %q: expected KEY.PATH=VALUE", s)
-  end
-  local path = {}
-  for part in key:gmatch("[^%.]+") do path[#path + 1] = part end
-  local v = json.decode(value)
-  if v == nil then v = value end
-  return path, v
-end
-
--- The command line's layers, in order: each -j FILE (a JSON object), then
--- each --attr. Read here, before the run enters the kitchen, so relative
--- file names are the user's. { { value=, path=?, origin= } ... }
-function M.cmdline_layers(opts)
-  local layers = {}
-  for _, file in ipairs(opts.json_attrs or {}) do
-    local text, err = sys.read(M.abspath(file))
-    if not text then errors.input("-j: " .. err) end
-    local value, jerr = json.decode_attributes(text)
-    if value == nil then errors.input(string.format("-j %s: invalid JSON: %s", file, jerr)) end
-    if type(value) ~= "table" then errors.input(string.format("-j %s: expected a JSON object", file)) end
-    layers[#layers + 1] = { value = value, origin = file }
-  end
-  for _, a in ipairs(opts.attrs or {}) do
-    local path, value = M.parse_attr(a)
-    if not path then errors.input(value) end
-    layers[#layers + 1] = { path = path, value = value, origin = "--attr " .. a }
-  end
-  return layers
-end
-
----------------------------------------------------------------------------
 -- The kitchen's root
-
-function M.abspath(p)
-  if util.is_absolute(p) then return p end
-  return (sys.realpath(".") or os.getenv("PWD") or ".") .. "/" .. p
-end
 
 local function is_file_item(item) return type(item) == "string" and not item:find("^%a+:") end
 M.is_file_item = is_file_item
@@ -183,12 +48,12 @@ function M.find_root(kitchen_opt, runlists)
   for _, rl in ipairs(runlists) do
     for _, item in ipairs(rl) do
       if is_file_item(item) then
-        local real = sys.realpath(M.abspath(item))
+        local real = sys.realpath(options.abspath(item))
         if real then files[#files + 1] = real end
       end
     end
   end
-  if kitchen_opt then return kitchen.find(nil, M.abspath(kitchen_opt)), true end
+  if kitchen_opt then return kitchen.find(nil, options.abspath(kitchen_opt)), true end
   local root = files[1] and kitchen.find(util.dirname(files[1]))
   root = root or kitchen.find(sys.realpath(".") or ".")
   if root then return root, true end
@@ -204,7 +69,7 @@ end
 -- kitchen-relative, or absolute when it lies elsewhere (apply allows that;
 -- remote refuses it, it would not be shipped).
 function M.relative_item(root, item)
-  local real = sys.realpath(M.abspath(item))
+  local real = sys.realpath(options.abspath(item))
   if not real then return item end
   if root and inside(root, real) then return real:sub(#root + (root == "/" and 1 or 2)) end
   return real
@@ -227,7 +92,7 @@ local loaded_kitchens = {}
 function M.prepare(opts, runlist, facts)
   local kitchen_mod = require("ccchef.kitchen")
   local attributes = require("ccchef.attributes")
-  local layers = opts.cli_layers or M.cmdline_layers(opts)
+  local layers = opts.cli_layers or options.cmdline_layers(opts)
   local root, is_kitchen = opts.root, opts.root_is_kitchen
   local items = {}
   if root then
@@ -280,9 +145,9 @@ end
 function M.compile_only(opts, runlist, facts)
   local prep = M.prepare(opts, runlist, facts)
   if #prep.entries == 0 then
-    M.usage_error("no run list: give recipe files, recipe:COOKBOOK or role:NAME")
+    options.usage_error("no run list: give recipe files, recipe:COOKBOOK or role:NAME")
   end
-  local run = require("ccchef.engine").compile({
+  local run = require("ccchef.compile").compile({
     why_run = true, node = prep.node, kitchen = prep.kitchen, run_list = prep.run_list,
     reporter = { print = function() end },
   }, prep.entries)
@@ -338,7 +203,7 @@ end
 
 -- The reporter of a run: human or JSON.
 function M.reporter(opts, facts)
-  local format, color = M.output_options(opts)
+  local format, color = options.output_options(opts)
   return (format == "json" and report.json or report.human)({
     color = color, log_level = opts.log_level, node_name = facts and facts.hostname })
 end
@@ -349,15 +214,15 @@ end
 -- optional. Returns the exit code, the summary (nil when the run did not
 -- reach the converge phase) and the error, if any.
 function M.run(opts, runlist, reporter)
-  M.output_options(opts)
+  options.output_options(opts)
   local facts = require("ccchef.facts").collect()
   facts.name = opts.node_name or facts.hostname
   facts.facts_known = true
   reporter = reporter or M.reporter(opts, facts)
   -- Paths given relative to where ccchef was started, before the run
   -- enters the kitchen.
-  local state_dir = M.abspath(opts.state_dir or state.default_dir())
-  local backup_dir = opts.backup_dir and M.abspath(opts.backup_dir) or (state_dir .. "/backup")
+  local state_dir = options.abspath(opts.state_dir or state.default_dir())
+  local backup_dir = opts.backup_dir and options.abspath(opts.backup_dir) or (state_dir .. "/backup")
   local failed = json.array()
   local inner = reporter.resource
   reporter.resource = function(self, ev)
@@ -372,15 +237,15 @@ function M.run(opts, runlist, reporter)
     local prep = M.prepare(opts, runlist, facts)
     run_list = prep.run_list
     if #prep.entries == 0 then
-      M.usage_error("apply needs a run list: recipe files, recipe:COOKBOOK, role:NAME")
+      options.usage_error("apply needs a run list: recipe files, recipe:COOKBOOK, role:NAME")
     end
     local run_opts = {
       why_run = opts.why_run or false,
       state_dir = state_dir,
       backup_dir = backup_dir,
-      backups = math.tointeger(M.number_option(opts, "backups", 5)) or M.usage_error("--backups needs an integer"),
-      lock_timeout = M.number_option(opts, "lock_timeout", 30),
-      command_timeout = M.number_option(opts, "command_timeout", 3600),
+      backups = math.tointeger(options.number_option(opts, "backups", 5)) or options.usage_error("--backups needs an integer"),
+      lock_timeout = options.number_option(opts, "lock_timeout", 30),
+      command_timeout = options.number_option(opts, "command_timeout", 3600),
       node = prep.node,
       kitchen = prep.kitchen,
       reporter = reporter,
@@ -388,7 +253,7 @@ function M.run(opts, runlist, reporter)
       remote_node = opts.remote_node,
     }
     local engine = require("ccchef.engine")
-    local run = engine.compile(run_opts, prep.entries)
+    local run = require("ccchef.compile").compile(run_opts, prep.entries)
     -- A converge leaves nothing that needs a finalizer at exit (the lock is
     -- the kernel's to drop): the process may exit without freeing the Lua
     -- state object by object.

@@ -5,6 +5,7 @@
 -- at converge time the engine runs the action, converges what it declared
 -- as a nested collection (same why-run, guards, notifications, reporting),
 -- and the custom resource is updated when any resource inside it is.
+local budget = require("ccchef.budget")
 local errors = require("ccchef.errors")
 local sys = require("ccchef.sys")
 local util = require("ccchef.util")
@@ -15,14 +16,14 @@ local M = {}
 -- a definition is loaded once, its actions run many times.
 local active = {}
 
-local router = {}
-function router:declare(unit, name, file, line)
+-- Where a declaration in a resource file goes: the innermost active run.
+local function active_run(unit, file, line)
   local run = active[#active]
   if not run then
     errors.input(string.format("%s declared outside an action: resources inside a custom resource file must be declared in its actions", unit.name),
       { file = file, line = line })
   end
-  return run:declare(unit, name, file, line)
+  return run
 end
 
 local DEF_KEYS = { properties = true, actions = true, default_action = true, description = true }
@@ -41,7 +42,7 @@ function M.load(cookbook, cookbook_dir, file, types)
   setmetatable(env, {
     __index = function(_, k)
       local unit = types[k]
-      if unit then return dsl.declarator(router, unit) end
+      if unit then return dsl.declarator(active_run, unit) end
       error(string.format("unknown resource type or undefined name '%s'%s", tostring(k),
         util.suggest(tostring(k), util.sorted_keys(types))), 2)
     end,
@@ -86,17 +87,20 @@ function M.load(cookbook, cookbook_dir, file, types)
     cookbook_dir = cookbook_dir,
   }
   -- Runs the action and converges what it declared; the engine passes
-  -- `nested`, a function that converges a nested run and reports.
+  -- `nested`, a function that converges a nested run and reports. The
+  -- declarations are finished here, on the language's side
+  -- (ccchef.compile.finish): the engine does not know the language.
   function unit.converge(p, action, ctx, nested)
     local view = setmetatable({}, { __index = p, __newindex = function(_, k)
       error(string.format("properties of %s are read-only inside its actions (tried to set %s)", type_name, tostring(k)), 2)
     end })
     return nested(function(run)
       active[#active + 1] = run
-      -- User code: under the recipe instruction budget (ccchef.sandbox).
-      local ok, err = dsl.run_user(def.actions[action], string.format("action '%s' of %s", action, type_name), view)
+      -- User code: under the recipe instruction budget (ccchef.budget).
+      local ok, err = budget.run_user(def.actions[action], string.format("action '%s' of %s", action, type_name), view)
       active[#active] = nil
       if not ok then error(errors.wrap(err, "converge"), 0) end
+      require("ccchef.compile").finish(run)
     end, cookbook_dir)
   end
   return unit

@@ -8,6 +8,7 @@
 -- checked as they are set; required properties, defaults and cross-property
 -- rules are checked when the recipe has finished (M.finalize), because a
 -- resource may be declared with no table at all (`package "git"`).
+local budget = require("ccchef.budget")
 local errors = require("ccchef.errors")
 local host = require("ccchef.host")
 local sandbox = require("ccchef.sandbox")
@@ -32,8 +33,10 @@ local function location(level)
   return file, line
 end
 
-local function fail(r, message)
-  errors.input(message, { file = r.file, line = r.line, resource = r.ref })
+-- property: the property the message is about, when there is one (a
+-- field for tests and tools; the message names it too).
+local function fail(r, message, property)
+  errors.input(message, { file = r.file, line = r.line, resource = r.ref, property = property })
 end
 
 local function set_property(r, key, value)
@@ -44,7 +47,7 @@ local function set_property(r, key, value)
   end
   local spec = unit.all_properties[key]
   if not spec then
-    fail(r, string.format("unknown property '%s'%s", key, util.suggest(key, unit.property_names)))
+    fail(r, string.format("unknown property '%s'%s", key, util.suggest(key, unit.property_names)), key)
   end
   -- A function is a lazy value, evaluated at converge time (DESIGN 2.3),
   -- unless the property itself takes a function (guards). Properties the
@@ -52,7 +55,7 @@ local function set_property(r, key, value)
   -- marked lazy = false and cannot be.
   if type(value) == "function" and spec.type ~= "guard" and spec.type ~= "function" then
     if spec.lazy == false then
-      fail(r, string.format("property '%s' cannot be lazy (a function): it is needed when the recipe is compiled, give its value", key))
+      fail(r, string.format("property '%s' cannot be lazy (a function): it is needed when the recipe is compiled, give its value", key), key)
     end
     r.props[key] = value
     r.lazy[key] = true
@@ -62,7 +65,7 @@ local function set_property(r, key, value)
   if v == nil then
     -- The message quotes the value: not for a sensitive resource.
     if r.sensitive then err = schema.redact(err, value) end
-    fail(r, string.format("property '%s': %s", key, err))
+    fail(r, string.format("property '%s': %s", key, err), key)
   end
   r.props[key] = v
 end
@@ -114,11 +117,31 @@ local function new_handle(r)
   return h
 end
 
--- A function for the recipe environment that declares resources of unit's type.
-function M.declarator(run, unit)
+-- Declare a resource of unit's type named `name` into run's collection,
+-- declared at file:line. Returns its record.
+function M.declare(run, unit, name, file, line)
+  local shown = M.check_name(unit, name, file, line)
+  local ref = unit.name .. "[" .. shown .. "]"
+  local r = {
+    type = unit.name, name = shown, name_value = name, ref = ref, unit = unit,
+    file = file, line = line, dir = run.current_dir, node = run.node,
+    props = host.new_table(0, 8), lazy = {}, notify_list = {},
+  }
+  run.collection[#run.collection + 1] = r
+  -- A later declaration with the same name wins notifications, as in Chef.
+  run.index[ref] = r
+  return r
+end
+
+-- A function for the recipe environment that declares resources of unit's
+-- type into `into`: a run, or a function(unit, file, line) that returns
+-- the run (a custom resource file declares into whichever nested run is
+-- active when its action runs).
+function M.declarator(into, unit)
+  local current = type(into) == "function" and into or nil
   return function(name, props)
     local file, line = location(2)
-    local r = run:declare(unit, name, file, line)
+    local r = M.declare(current and current(unit, file, line) or into, unit, name, file, line)
     if props ~= nil then set_properties(r, props) end
     return new_handle(r)
   end
@@ -179,7 +202,7 @@ function M.finalize(r)
   local np = unit.name_property
   if np and props[np] == nil then
     local v, err = schema.check(unit.all_properties[np], r.name_value or r.name)
-    if v == nil then fail(r, string.format("name (%s): %s", np, err)) end
+    if v == nil then fail(r, string.format("name (%s): %s", np, err), np) end
     props[np] = v
   end
   local names = finalize_names(unit)
@@ -188,7 +211,7 @@ function M.finalize(r)
     if props[k] == nil then
       local spec = unit.all_properties[k]
       if spec.required then
-        fail(r, string.format("missing required property '%s'", k))
+        fail(r, string.format("missing required property '%s'", k), k)
       else
         local d = spec.default
         if type(d) == "table" then
@@ -200,7 +223,7 @@ function M.finalize(r)
         -- mode "0644" reaches the unit as the number a given one would.
         local v, err = schema.check(spec, d)
         if v == nil then
-          fail(r, string.format("default of property '%s' in the type's definition: %s", k, err))
+          fail(r, string.format("default of property '%s' in the type's definition: %s", k, err), k)
         end
         props[k] = v
       end
@@ -214,7 +237,7 @@ function M.finalize(r)
       for name in pairs(unit.action_set) do known[#known + 1] = name end
       table.sort(known)
       fail(r, string.format("unknown action '%s'%s (actions: %s)", a, util.suggest(a, known),
-        table.concat(known, ", ")))
+        table.concat(known, ", ")), "action")
     end
   end
   if unit.validate then
@@ -272,27 +295,15 @@ function M.base_env()
 end
 
 -- Runs a compiled recipe chunk under the recipe instruction budget
--- (ccchef.sandbox): a recipe that never ends fails with an input error
+-- (ccchef.budget): a recipe that never ends fails with an input error
 -- naming the file and the line it was at. Returns pcall's results.
 function M.run_recipe(chunk, path)
-  local limit = sandbox.budget(sandbox.RECIPE_INSTRUCTIONS)
-  return sandbox.pcall(limit, function(file, line)
+  local limit = budget.budget(budget.RECIPE_INSTRUCTIONS)
+  return budget.pcall(limit, function(file, line)
     return errors.new("input", string.format(
       "the recipe did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
       limit), { file = file or path, line = line })
   end, chunk)
-end
-
--- Runs a function of user code at converge time (a lazy value, a guard, a
--- custom resource's action) under the same budget. what: "lazy property
--- 'content'", "only_if"... Returns pcall's results.
-function M.run_user(fn, what, ...)
-  local limit = sandbox.budget(sandbox.RECIPE_INSTRUCTIONS)
-  return sandbox.pcall(limit, function(file, line)
-    return errors.new("converge", string.format(
-      "%s did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
-      what, limit), { file = file, line = line })
-  end, fn, ...)
 end
 
 -- The environment a recipe chunk runs in. Reading a name that is neither a

@@ -1,247 +1,25 @@
--- ccchef.engine: the two phases of a run (DESIGN.md 3).
+-- ccchef.engine: the converge phase of a run (DESIGN.md 3). The compile
+-- phase (ccchef.compile, beside the recipe language) has built the
+-- collection; this module needs nothing of that language.
 --
--- compile: run the recipes in a sandboxed environment; each resource call
--- appends to the collection. Nothing touches the system.
 -- converge: for each resource in order, evaluate guards, ask its unit for the
 -- current state and a plan, act only on a difference (or report it under
 -- why-run), emit an event, and queue notifications. Delayed notifications
 -- run at the end, each once; a change's notifications are journaled before
 -- the change (ccchef.notify), so if the run fails or is killed first the
 -- next run replays them. A signal stops the run between two resources.
-local dsl = require("ccchef.dsl")
+local budget = require("ccchef.budget")
 local errors = require("ccchef.errors")
 local host = require("ccchef.host")
 local notify = require("ccchef.notify")
 local proc = require("ccchef.proc")
-local registry = require("ccchef.registry")
+local Run = require("ccchef.run")
 local state = require("ccchef.state")
 local sys = require("ccchef.sys")
-local util = require("ccchef.util")
 
 local M = {}
 
-local Run = {}
-Run.__index = Run
-
--- opts: why_run, state_dir, backup_dir, backups, command_timeout,
--- lock_timeout, node (facts + attributes), reporter
-function M.new_run(opts)
-  local run = setmetatable({
-    opts = opts,
-    types = registry.types,
-    node = opts.node or {},
-    collection = {},
-    index = {},
-    included = {},
-    kitchen = opts.kitchen,
-  }, Run)
-  run.handle_meta = {
-    __index = function(h, k) return rawget(h, "_r")[k] end,
-    -- `file "x" { ... } { ... }` calls the handle the first table returned.
-    __call = function(h)
-      local r = rawget(h, "_r")
-      errors.input("properties were already given for this resource (two tables after the name?)",
-        { file = r.file, line = r.line, resource = r.ref })
-    end,
-  }
-  return run
-end
-
-function Run:declare(unit, name, file, line)
-  local shown = dsl.check_name(unit, name, file, line)
-  local ref = unit.name .. "[" .. shown .. "]"
-  local r = {
-    type = unit.name, name = shown, name_value = name, ref = ref, unit = unit,
-    file = file, line = line, dir = self.current_dir, node = self.node,
-    props = host.new_table(0, 8), lazy = {}, notify_list = {},
-  }
-  r.handle = setmetatable({ _r = r }, self.handle_meta)
-  self.collection[#self.collection + 1] = r
-  -- A later declaration with the same name wins notifications, as in Chef.
-  self.index[ref] = r
-  return r
-end
-
--- Run one recipe file in the compile phase. entry: a path, or { path=,
--- base=, label= } where base is the directory templates/ and files/ are
--- looked up in (the cookbook's root for cookbook recipes). Each recipe runs
--- at most once per run, as in Chef. Raises input errors.
-function Run:include_file(entry)
-  if type(entry) == "string" then entry = { path = entry } end
-  local path = entry.path
-  local st = sys.stat(path)
-  if not st then
-    errors.input(string.format("recipe file %s does not exist", path))
-  elseif st.type == "directory" then
-    errors.input(string.format("%s is a directory, not a recipe file (give a .lua file)", path))
-  end
-  local real = sys.realpath(path) or path
-  if self.included[real] then return end
-  self.included[real] = true
-  local text, err = sys.read(path)
-  if not text then errors.input("cannot read recipe: " .. err) end
-  -- path is kitchen-relative (the run's working directory is the
-  -- kitchen's root): messages name cookbooks/x/recipes/y.lua:12.
-  errors.register_chunk(path)
-  local chunk, perr = load(text, "@" .. path, "t", self.env)
-  -- "web.lua:3: '}' expected near <eof>" -> file, line, "syntax error: ..."
-  if not chunk then error(errors.from_lua(perr, "input", "syntax error"), 0) end
-  local saved = self.current_dir
-  self.current_dir = entry.base or util.dirname(real)
-  local ok, rerr = dsl.run_recipe(chunk, path)
-  self.current_dir = saved
-  if not ok then
-    local e = errors.from_lua(rerr, "input")
-    e.file = e.file or path -- error("...", 0) and error({}) carry no location
-    error(e, 0)
-  end
-end
-
--- include_recipe "cookbook" / "cookbook::name" from a recipe.
-function Run:include_recipe(spec)
-  local file, line
-  local info = debug.getinfo(3, "Sl")
-  if info then
-    file = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
-    line = info.currentline
-  end
-  if type(spec) ~= "string" then
-    errors.input("include_recipe needs a string like \"cookbook::recipe\"", { file = file, line = line })
-  end
-  if not self.kitchen then
-    errors.input(string.format("include_recipe %q needs a kitchen (none found; use -k DIR)", spec),
-      { file = file, line = line })
-  end
-  self:include_file(self.kitchen:recipe(spec, { file = file, line = line }))
-end
-
--- Shared stand-in for an absent list: one table, not one per resource.
-local NONE = setmetatable({}, { __newindex = function() error("NONE is read-only", 2) end })
-
-local function resolve_notifications(run)
-  local function resolve(r, n, what)
-    local target = run.index[n.ref]
-    if not target then
-      errors.input(string.format("%s %s, which is not declared in this run%s", what, n.ref,
-        util.suggest(n.ref, util.sorted_keys(run.index))),
-        { file = r.file, line = r.line, resource = r.ref })
-    end
-    local to = what == "notifies" and target or r
-    if not to.unit.action_set[n.action] then
-      errors.input(string.format("%s %s: %s has no action '%s'", what, n.ref, to.ref, n.action),
-        { file = r.file, line = r.line, resource = r.ref })
-    end
-    return target
-  end
-  local collection = run.collection
-  for i = 1, #collection do
-    local r = collection[i]
-    -- Notifications a type adds by itself (apache_site reloads
-    -- service[apache2]) apply only when that resource is in the run.
-    if r.unit.implicit_notifies then
-      for _, n in ipairs(r.unit.implicit_notifies(r.props) or NONE) do
-        local target = run.index[n.ref]
-        if target and target.unit.action_set[n.action] then
-          r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing or "delayed" }
-        end
-      end
-    end
-    for _, n in ipairs(r.props.notifies or NONE) do
-      local target = resolve(r, n, "notifies")
-      r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing }
-    end
-    -- subscribes is notifies written from the other end.
-    for _, n in ipairs(r.props.subscribes or NONE) do
-      local source = resolve(r, n, "subscribes to")
-      source.notify_list[#source.notify_list + 1] = { action = n.action, target = r, timing = n.timing }
-    end
-  end
-end
-
--- kitchen_path(path [, what]): a file of the kitchen named relative to its
--- root, the same under `apply` and on a node (the run's working directory
--- is the kitchen's root; docs/kitchen.md "Paths"). The result stays
--- relative, so what a recipe builds from it (a "generated from" comment)
--- never names the directory the kitchen sits in. An absolute path is the
--- node's own file and is returned as it is. With `what` (the attribute
--- that gave the path), a path that does not exist is an input error naming
--- it and where it was looked for.
-function M.kitchen_path(run, path, what)
-  if type(path) ~= "string" or path == "" then
-    error(string.format("kitchen_path needs a path string%s", what and (" (" .. what .. ")") or ""), 3)
-  end
-  local info = debug.getinfo(3, "Sl")
-  local loc = info and info.source:sub(1, 1) == "@" and { file = info.source:sub(2), line = info.currentline } or nil
-  local absolute = util.is_absolute(path)
-  if not absolute then
-    path = path:gsub("^%./", "")
-    -- What `remote` ships: the paths a compile asked for (docs/remote.md).
-    run.kitchen_paths = run.kitchen_paths or {}
-    run.kitchen_paths[path] = true
-    local depth = 0
-    for part in path:gmatch("[^/]+") do
-      if part == ".." then depth = depth - 1 elseif part ~= "." then depth = depth + 1 end
-      -- Outside the kitchen: it works under apply (relative to the
-      -- kitchen's root), but `remote` ships only the kitchen, so the
-      -- controller refuses it before connecting.
-      if depth < 0 and run.node.facts_known == false then
-        errors.input(string.format("%s%q is outside the kitchen, and `remote` ships only the kitchen: "
-          .. "copy it into the kitchen, or give the absolute path of the node's own file",
-          what and (what .. " = ") or "", path), loc)
-      end
-    end
-  end
-  -- The controller compiles before connecting (docs/remote.md): it has the
-  -- kitchen, not the node's own files.
-  if what and (not absolute or run.node.facts_known ~= false) and not sys.stat(path) then
-    local where = run.node.facts_known == false and "on the controller, before connecting"
-      or (run.opts.remote_node and ("on node " .. tostring(run.opts.remote_node))) or "on this machine"
-    errors.input(string.format("%s = %q: no such %s (resolved %s, %s)", what, path,
-      absolute and "file" or "file in the kitchen", where,
-      absolute and "an absolute path names the node's own file" or "relative to the kitchen's root"), loc)
-  end
-  return path
-end
-
-local base_read_file = dsl.base_env().read_file
-
--- The compile phase for a list of recipe files. Returns the run or raises
--- an input error; nothing on the system has been changed either way.
-function M.compile(opts, recipes)
-  local run = M.new_run(opts)
-  -- Not a tail call: include_recipe looks 3 levels up for the recipe's line.
-  run.extra_env = {
-    include_recipe = function(spec) run:include_recipe(spec) end,
-    -- A path inside the cookbook (or beside the loose recipe) being run:
-    -- for files a recipe reads itself, e.g. read_file(cookbook_path("files/x")).
-    cookbook_path = function(rel)
-      if type(rel) ~= "string" then error("cookbook_path needs a relative path string", 2) end
-      return util.join(run.current_dir or ".", rel)
-    end,
-    kitchen_path = function(path, what) return M.kitchen_path(run, path, what) end,
-    -- A relative path a recipe reads is the kitchen's: `remote` ships it.
-    read_file = function(path)
-      if type(path) ~= "string" then
-        error(string.format("read_file: expected a path, got %s", require("ccchef.schema").describe(path)), 2)
-      end
-      if not util.is_absolute(path) then
-        run.kitchen_paths = run.kitchen_paths or {}
-        run.kitchen_paths[path] = true
-      end
-      return base_read_file(path)
-    end,
-  }
-  run.env = dsl.recipe_env(run)
-  for _, entry in ipairs(recipes) do run:include_file(entry) end
-  local collection = run.collection
-  for i = 1, #collection do dsl.finalize(collection[i]) end
-  resolve_notifications(run)
-  return run
-end
-
----------------------------------------------------------------------------
--- Converge
-
+-- The context units receive: what they may need from the run, nothing more.
 -- Whether the reporter shows content diffs (file units skip computing one
 -- nobody will see): why-run, JSON (it emits whole events: r.emit), any
 -- other reporter, or a human one at -l info or more.
@@ -291,7 +69,7 @@ local function resolve_props(r)
       local spec = r.unit.all_properties[k]
       -- The check runs in the budget too: it may call the value's
       -- metamethods (ipairs on a table of strings).
-      local ok, val, why, checked, err = dsl.run_user(eval_lazy, what, v, spec)
+      local ok, val, why, checked, err = budget.run_user(eval_lazy, what, v, spec)
       if not ok then
         errors.converge(what .. " failed" .. (hidden and " (sensitive: message hidden)"
           or (": " .. errors.text(val))), { lazy = true })
@@ -316,7 +94,7 @@ end
 -- so no message names the command or what the function raised.
 local function run_guard(guard, ctx, name, hidden)
   if type(guard) == "function" then
-    local ok, v = dsl.run_user(guard, name)
+    local ok, v = budget.run_user(guard, name)
     if not ok then
       errors.converge(name .. " raised an error" .. (hidden and " (sensitive: message hidden)" or (": " .. errors.text(v))))
     end
@@ -344,12 +122,6 @@ local function guards(p, ctx)
     return type(p.not_if) == "string" and ("not_if " .. shown(p.not_if, hidden) .. " succeeded") or "not_if was true"
   end
   return nil
-end
-
-local RANK = { ["up-to-date"] = 1, skipped = 2, ["would-update"] = 3, updated = 3, failed = 4 }
-
-local function record(r, status)
-  if r.status == nil or RANK[status] > RANK[r.status] then r.status = status end
 end
 
 -- The work of converge_action, under its pcall. A named function called
@@ -475,7 +247,7 @@ converge_resource = function(run, r, actions, via)
     local ev = converge_action(run, r, action, via)
     if run.wal_fresh then notify.after_change(run, ev.status == "updated") end
     run.last_ref = r.ref
-    record(r, ev.status)
+    Run.record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
     local changed = ev.status == "updated" or ev.status == "would-update"
     if changed then run.would_change = true end
@@ -494,7 +266,7 @@ converge_resource = function(run, r, actions, via)
     if changed then
       for _, n in ipairs(r.notify_list) do
         if n.timing == "immediately" then
-          if not notify.now(run, r, n) then return false end
+          if not notify.now(run, r, n, converge_resource) then return false end
         else
           notify.queue(run, n.action, n.target, r.ref)
         end
@@ -504,29 +276,19 @@ converge_resource = function(run, r, actions, via)
   return true
 end
 
-notify.bind(converge_resource, record)
-
 local MAX_NESTING = 20
 
 -- Converge what a composite resource (a custom resource's action) declares:
--- body(child) declares into a nested run that shares this run's context,
--- reporter and delayed queue; notifications may target resources of the
+-- body(child) declares into a nested run (ccchef.run.child) that shares
+-- this run's context, reporter and delayed queue, and finishes it
+-- (ccchef.compile.finish); notifications may target resources of the
 -- enclosing runs. Returns { status, changes } for the composite's event.
 function M.converge_nested(run, r, body, base)
-  local depth = (run.depth or 0) + 1
-  if depth > MAX_NESTING then
+  if (run.depth or 0) >= MAX_NESTING then
     errors.converge(string.format("custom resources nested more than %d deep (does %s use itself?)", MAX_NESTING, r.type))
   end
-  local child = setmetatable({
-    opts = run.opts, types = run.types, node = run.node, kitchen = run.kitchen,
-    collection = {}, index = setmetatable({}, { __index = run.index }), included = run.included,
-    ctx = run.ctx, reporter = run.reporter, delayed = run.delayed, delayed_seen = run.delayed_seen,
-    handle_meta = run.handle_meta, current_dir = base, parent_ref = r.ref, depth = depth,
-    wal = run.wal, ahead = { r = r, up = run.ahead },
-  }, Run)
+  local child = Run.child(run, r, base)
   body(child)
-  for _, cr in ipairs(child.collection) do dsl.finalize(cr) end
-  resolve_notifications(child)
   local changed = {}
   for _, cr in ipairs(child.collection) do
     local ok = converge_resource(child, cr, cr.actions, nil)
@@ -594,7 +356,7 @@ function M.converge(run)
       break
     end
   end
-  if ok then ok = notify.run_delayed(run, interrupted) end
+  if ok then ok = notify.run_delayed(run, interrupted, converge_resource) end
   notify.finish(run, ok)
 
   local summary = { event = "run_end", node = run.node.hostname, why_run = o.why_run or false,

@@ -11,17 +11,14 @@
 -- marked fired once it has run. The next run replays what is still
 -- pending, whatever killed this one. A run that ends cleanly removes the
 -- journal; a run that fails rewrites it with what is still pending.
+--
+-- `converge` below is the engine's converge_resource(run, r, actions, via),
+-- which the engine passes in: this module converges a notified resource
+-- through the engine without requiring it (no cycle).
+local Run = require("ccchef.run")
 local state = require("ccchef.state")
 
 local M = {}
-
--- The engine's converge_resource(run, r, actions, via) and record(r, status),
--- bound once by the engine (which requires this module).
-local converge, record
-
-function M.bind(converge_fn, record_fn)
-  converge, record = converge_fn, record_fn
-end
 
 -- The write-ahead state of one run, shared by its nested runs: which
 -- journal keys are pending (recorded queued, not yet fired), which of them
@@ -105,7 +102,7 @@ end
 -- notify each other immediately and always change (two executes) would
 -- recurse for ever; a chain that comes back to a resource fails instead.
 -- Returns false when the run must stop.
-function M.now(run, r, n)
+function M.now(run, r, n, converge)
   local chain = run.immediate_chain
   if not chain then
     chain = {}
@@ -119,7 +116,7 @@ function M.now(run, r, n)
     local ev = { event = "resource", type = n.target.type, name = n.target.name, resource = n.target.ref,
       action = n.action, file = r.file, line = r.line, via = r.ref, parent = run.parent_ref, status = "failed",
       error = "immediate notifications go round in a loop: " .. table.concat(names, " -> "), duration = 0 }
-    record(n.target, "failed")
+    Run.record(n.target, "failed")
     run.failure = run.failure or ev
     run.reporter:resource(ev)
     return false
@@ -156,7 +153,7 @@ end
 -- can notify in turn). Returns true, or false when one failed or a signal
 -- asked the run to stop (run.interrupted); run.next_delayed is then the
 -- first one not done (the failed one stays pending too).
-function M.run_delayed(run, interrupted)
+function M.run_delayed(run, interrupted, converge)
   local i = 1
   while i <= #run.delayed do
     local d = run.delayed[i]

@@ -1,6 +1,6 @@
 -- ccchef.sandbox: the environment user code runs in (recipes, attribute,
 -- role, environment and custom resource files, lazy values, guards,
--- templates) and the instruction budget that bounds how long it may run.
+-- templates); ccchef.budget bounds how long it may run.
 -- DESIGN.md 4: no process exits, no command execution outside resources,
 -- no way to change the engine's own tables. docs/recipes.md and
 -- docs/templates.md list exactly what is available.
@@ -21,22 +21,6 @@
 -- * load is text only (mode "t": bytecode can crash the VM) and its chunks
 --   run in the caller's sandbox, never in the engine's global table.
 local M = {}
-
--- Instructions between two looks at the budget: the hook's cost is paid
--- every instruction while it is set, its body only every STEP.
-local STEP = 10000
-
--- Generous: a recipe that runs this long is looping, not working (a
--- kitchen of thousands of resources compiles in a few million).
-M.RECIPE_INSTRUCTIONS = 1000000000
-M.TEMPLATE_INSTRUCTIONS = 100000000
-
--- CCCHEF_MAX_INSTRUCTIONS raises (or, in tests, lowers) both budgets.
-function M.budget(default)
-  local v = tonumber(os.getenv("CCCHEF_MAX_INSTRUCTIONS") or "")
-  if v and v >= 1 then return math.floor(v) end
-  return default
-end
 
 local BASE = {
   "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "select", "tonumber",
@@ -161,57 +145,5 @@ function M.readonly_libraries()
   end
   return views
 end
-
--- The first frame of user code below the hook: the engine's own modules
--- are named "lua/ccchef/...", C functions "[C]".
-local function user_location()
-  for level = 3, 40 do
-    local info = debug.getinfo(level, "Sl")
-    if not info then return nil end
-    local src = info.source
-    if src:sub(1, 1) == "@" and src:sub(2, 12) ~= "lua/ccchef/" and info.currentline > 0 then
-      return src:sub(2), info.currentline
-    end
-  end
-  return nil
-end
-
--- pcall(fn, ...) with a budget of `limit` VM instructions. When fn runs
--- longer, an error is raised inside it, and again at every following
--- instruction until control is back here, so user code cannot catch it
--- with its own pcall. on_exceed(file, line) returns the error value.
--- Returns pcall's results. Nested calls keep their own budgets: the outer
--- hook is put back afterwards.
-local guarded_pcall
-
-function M.pcall(limit, on_exceed, fn, ...)
-  local exceeded
-  local left = limit
-  local hook
-  hook = function()
-    if exceeded then
-      -- Back in this function, between pcall's return and the hook's
-      -- removal: the error has arrived.
-      if debug.getinfo(2, "f").func == guarded_pcall then return end
-      error(exceeded, 0)
-    end
-    left = left - STEP
-    if left < 0 then
-      exceeded = on_exceed(user_location())
-      debug.sethook(hook, "", 1)
-      error(exceeded, 0)
-    end
-  end
-  local outer, omask, ocount = debug.gethook()
-  debug.sethook(hook, "", math.min(STEP, limit))
-  local res = table.pack(pcall(fn, ...))
-  -- A hook set from C (a host's or the fuzz harness's) reads back as the
-  -- string "external hook" and cannot be set again from Lua: it is gone for
-  -- the rest of this call's caller, whose own bound is this budget.
-  if type(outer) == "function" then debug.sethook(outer, omask, ocount) else debug.sethook() end
-  if exceeded then return false, exceeded end
-  return table.unpack(res, 1, res.n)
-end
-guarded_pcall = M.pcall
 
 return M

@@ -14,8 +14,9 @@
 --
 -- Templates run in ccchef.sandbox's template environment (read-only
 -- library views, no os.exit/execute, no io, no load) and are bounded: at
--- most MAX_OUTPUT bytes of output and sandbox.TEMPLATE_INSTRUCTIONS VM
+-- most MAX_OUTPUT bytes of output and budget.TEMPLATE_INSTRUCTIONS VM
 -- instructions per render (docs/templates.md, "Limits").
+local budget = require("ccchef.budget")
 local sandbox = require("ccchef.sandbox")
 
 local M = {}
@@ -198,12 +199,12 @@ function Template:render(vars)
       error(string.format("undefined variable '%s'", tostring(k)), 2)
     end,
   })
-  local limit = sandbox.budget(sandbox.TEMPLATE_INSTRUCTIONS)
+  local limit = budget.budget(budget.TEMPLATE_INSTRUCTIONS)
   local smt = getmetatable("")
   local saved = smt.__index
   smt.__index = string_methods
-  -- sandbox.pcall does not raise: the metatable is always put back.
-  local ok, err = sandbox.pcall(limit, function(file, line)
+  -- budget.pcall does not raise: the metatable is always put back.
+  local ok, err = budget.pcall(limit, function(file, line)
     return string.format("%s:%s: template %s did not finish within %d instructions (an endless loop? CCCHEF_MAX_INSTRUCTIONS raises the limit)",
       file or name, tostring(line or "?"), name, limit)
   end, self.fn, env, emit, to_text)

@@ -1,6 +1,7 @@
--- ccchef.sandbox: the environment of user code and its instruction budget;
+-- ccchef.sandbox and ccchef.budget: the environment of user code and its instruction budget;
 -- the template limits built on it (ccchef.template).
 local sandbox = require("ccchef.sandbox")
+local budget = require("ccchef.budget")
 local template = require("ccchef.template")
 
 local function exceeded(file, line)
@@ -12,7 +13,7 @@ local function chunk(src, env)
 end
 
 test("an endless loop ends with the budget's error, naming the user line", function()
-  local good, err = sandbox.pcall(100000, exceeded, chunk("local n = 0\nwhile true do n = n + 1 end"))
+  local good, err = budget.pcall(100000, exceeded, chunk("local n = 0\nwhile true do n = n + 1 end"))
   eq(good, false)
   eq(err, "budget:user.lua:2")
   eq(debug.gethook(), nil, "hook removed")
@@ -20,25 +21,25 @@ end)
 
 test("user code cannot catch the budget's error with pcall or xpcall", function()
   local src = "while true do pcall(function() while true do end end); xpcall(function() while true do end end, function() while true do end end) end"
-  local good, err = sandbox.pcall(100000, exceeded, chunk(src))
+  local good, err = budget.pcall(100000, exceeded, chunk(src))
   eq(good, false)
   ok(tostring(err):find("^budget:user.lua:1"), err)
 end)
 
 test("code within the budget returns its results", function()
-  local good, a, b = sandbox.pcall(100000, exceeded, function(x) return x + 1, "two" end, 1)
+  local good, a, b = budget.pcall(100000, exceeded, function(x) return x + 1, "two" end, 1)
   eq(good, true)
   eq(a, 2)
   eq(b, "two")
-  local good2, err = sandbox.pcall(100000, exceeded, function() error("plain", 0) end)
+  local good2, err = budget.pcall(100000, exceeded, function() error("plain", 0) end)
   eq(good2, false)
   eq(err, "plain")
 end)
 
 test("nested budgets: the inner one ends alone, the outer one counts on", function()
   local inner_result
-  local good, err = sandbox.pcall(200000, exceeded, function()
-    inner_result = { sandbox.pcall(1000, exceeded, chunk("while true do end")) }
+  local good, err = budget.pcall(200000, exceeded, function()
+    inner_result = { budget.pcall(1000, exceeded, chunk("while true do end")) }
     -- still bounded by the outer budget after the inner one returned
     chunk("while true do end")()
   end)
