@@ -95,7 +95,12 @@ local function render(p)
     return out
   end
   if p.port then
-    if p.rewrites then p.rewrites = apache.normalise_rewrites(p.rewrites) end
+    if p.rewrites then
+      -- Lazy rewrites are checked here: a bad one is the user's, not a bug.
+      local ok, rw = pcall(apache.normalise_rewrites, p.rewrites)
+      if not ok then errors.converge(errors.text(rw)) end
+      p.rewrites = rw
+    end
     return apache.render_vhost(p)
   end
   return p.config -- nil: enable a site file someone else manages (a2ensite)
