@@ -252,10 +252,36 @@ local function shows_diff(o)
   return r.level >= 3
 end
 
+-- ctx.planned, an engine service: the directories the resources planned so
+-- far would create. Why-run creates nothing, so a resource after
+-- `directory "/srv/app"` would find its parent missing and report a
+-- failure the real run would not have; units ask ctx.planned:has(parent)
+-- instead of knowing whether this is a why-run. In a real run a planned
+-- directory is made before the next resource plans, so the service
+-- records nothing and answers false.
+local Planned = {}
+Planned.__index = Planned
+
+-- path, and with recursive its missing ancestors.
+function Planned:add(path, recursive)
+  if not self.dirs then return end
+  repeat
+    self.dirs[path] = true
+    path = util.dirname(path)
+  until not recursive or path == "/" or sys.stat(path)
+end
+
+function Planned:has(path)
+  return self.dirs ~= nil and self.dirs[path] == true
+end
+
+-- Units never see whether this run is a why-run: the engine alone decides
+-- whether apply is called (act), and what an error a unit flags with
+-- `assumed` means (converge_action).
 local function make_ctx(run)
   local o = run.opts
   return {
-    why_run = o.why_run,
+    planned = setmetatable({ dirs = o.why_run and {} or nil }, Planned),
     show_diff = shows_diff(o),
     backup_dir = o.backup_dir,
     backups = o.backups,
@@ -381,20 +407,22 @@ local function act(run, r, action, ev, ctx)
   local ok_load, current = xpcall(r.unit.load, errors.classify, p, ctx, action)
   ctx.prefetched = nil
   if not ok_load then error(current, 0) end
-  local changes, diff = r.unit.plan(p, current, action, ctx)
+  -- plan: the changes shown, a diff, and the steps apply takes (nil when
+  -- the unit needs nothing more than p and current).
+  local changes, diff, steps = r.unit.plan(p, current, action, ctx)
   if not changes or #changes == 0 then
     ev.status = "up-to-date"
     return
   end
   ev.changes = changes
   if not p.sensitive then ev.diff = diff end
-  if ctx.why_run then
+  if run.opts.why_run then
     ev.status = "would-update"
     return
   end
   -- Write-ahead: what this change will notify is on disk before it is made.
   if #r.notify_list > 0 or run.ahead then notify.before_change(run, r) end
-  local info = r.unit.apply(p, current, action, changes, ctx)
+  local info = r.unit.apply(p, current, action, steps, ctx)
   if type(info) == "table" then
     ev.backup = info.backup
     ev.output = info.output
@@ -420,7 +448,14 @@ local function converge_action(run, r, action, via)
     ev.status = "failed"
     ev.error = "internal error in ccchef (please report): " .. err.message
     ev.internal = err
-  elseif not ok and ctx.why_run and run.would_change and errors.is(err) and (err.lazy or err.assumable) then
+  elseif not ok and run.opts.why_run and err.assumed then
+    -- What the resource would do if what an earlier resource would
+    -- install or create were there (a service's package, apache2): the
+    -- unit says so with the error's `assumed` changes ({} = nothing to do).
+    ev.status = #err.assumed > 0 and "would-update" or "up-to-date"
+    ev.changes = #err.assumed > 0 and err.assumed or nil
+    if err.diff and not r.props.sensitive then ev.diff = err.diff end
+  elseif not ok and run.opts.why_run and run.would_change and (err.lazy or err.assumable) then
     -- Under why-run a lazy value may read what an earlier resource would
     -- have written, and a parent directory, owner or program an earlier
     -- resource would create is missing: not a failure, but unknown until
@@ -544,7 +579,7 @@ function M.converge_nested(run, r, body, base)
     if not ok then errors.converge(string.format("%s failed inside it", cr.ref)) end
   end
   if #changed == 0 then return { status = "up-to-date" } end
-  return { status = run.ctx.why_run and "would-update" or "updated", changes = changed }
+  return { status = run.opts.why_run and "would-update" or "updated", changes = changed }
 end
 
 -- A signal (SIGTERM, SIGINT, SIGHUP) asked the run to stop: it stops

@@ -95,11 +95,9 @@ local CHANGE = {
 function M.plan(p, cur, action, ctx)
   if cur.missing then
     -- Under why-run an earlier resource (a package) that would install the
-    -- service has not run: say what would happen instead of failing.
-    if ctx.why_run then
-      return { action .. " (assuming an earlier resource installs it: " .. cur.missing .. ")" }
-    end
-    errors.converge(cur.missing .. " (is the package that provides it installed?)")
+    -- service has not run: the engine says what would happen instead.
+    errors.converge(cur.missing .. " (is the package that provides it installed?)",
+      { assumed = { action .. " (assuming an earlier resource installs it: " .. cur.missing .. ")" } })
   end
   if (action == "start" and cur.running) or (action == "stop" and cur.running == false)
     or (action == "enable" and cur.enabled) or (action == "disable" and cur.enabled == false) then
@@ -110,7 +108,7 @@ function M.plan(p, cur, action, ctx)
   return { change }
 end
 
-function M.apply(p, cur, action, changes, ctx)
+function M.apply(p, cur, action, steps, ctx)
   local cmd = OVERRIDE[action] and p[OVERRIDE[action]]
   local res
   if cmd then
