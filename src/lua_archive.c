@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "host.h"
 #include "tar_extract.h"
 #include "tree_remove.h"
@@ -95,7 +96,7 @@ static const char *fill_entry(lua_State *L, struct archive_entry *e, const char 
 }
 
 /* pack({ {path=, type="file"|"directory"|"link", mode=, data=, target=}, ... })
- * -> tar bytes | nil, message */
+ * -> tar bytes | nil, message, errno name */
 static int l_pack(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -103,8 +104,10 @@ static int l_pack(lua_State *L)
 	struct archive *a = archive_write_new();
 	struct archive_entry *e = archive_entry_new();
 	const char *err = NULL;
+	int errnum = EINVAL; /* a malformed entry, unless the writer says */
 	if (a == NULL || e == NULL) {
 		err = "out of memory";
+		errnum = ENOMEM;
 		goto out;
 	}
 	/* pax so long names and link targets survive; "restricted" keeps plain
@@ -114,6 +117,7 @@ static int l_pack(lua_State *L)
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, &m, NULL, membuf_write, NULL) != ARCHIVE_OK) {
 		err = archive_error_string(a);
+		errnum = archive_errno(a) > 0 ? archive_errno(a) : EIO;
 		goto out;
 	}
 	lua_Integer n = luaL_len(L, 1);
@@ -131,12 +135,15 @@ static int l_pack(lua_State *L)
 		if (archive_write_header(a, e) != ARCHIVE_OK ||
 		    (data && len > 0 && archive_write_data(a, data, len) != (la_ssize_t)len)) {
 			err = archive_error_string(a);
+			errnum = archive_errno(a) > 0 ? archive_errno(a) : EIO;
 			goto out;
 		}
 		lua_pop(L, 1);
 	}
-	if (archive_write_close(a) != ARCHIVE_OK)
+	if (archive_write_close(a) != ARCHIVE_OK) {
 		err = archive_error_string(a);
+		errnum = archive_errno(a) > 0 ? archive_errno(a) : EIO;
+	}
 out:
 	/* Free C memory before anything that can raise (pushing the result). */
 	archive_entry_free(e);
@@ -144,16 +151,14 @@ out:
 		archive_write_free(a);
 	if (err != NULL) {
 		free(m.data);
-		luaL_pushfail(L);
-		lua_pushstring(L, err ? err : "tar writer failed");
-		return 2;
+		return binding_fail(L, errnum, err);
 	}
 	lua_pushlstring(L, m.data ? m.data : "", m.len);
 	free(m.data);
 	return 1;
 }
 
-/* extract(fd or path, dest) -> number of entries | nil, message
+/* extract(fd or path, dest) -> number of entries | nil, message, errno name
  * Reads a tar stream from fd (0: stdin), or the file at path, into the
  * existing directory dest (tar_extract.c: every step relative to dest's
  * descriptor). Stops at the first refused entry: the caller discards dest. */
@@ -167,14 +172,17 @@ static int l_extract(lua_State *L)
 		path = luaL_checkstring(L, 1);
 	const char *dest = luaL_checkstring(L, 2);
 	char err[1024] = "";
+	int errnum = EIO; /* a bundle that is not a tar, or an entry refused */
 	long count = -1;
 	struct archive *in = archive_read_new();
 	int root = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (root < 0) {
-		snprintf(err, sizeof err, "%s: %s", dest, strerror(errno));
+		errnum = errno;
+		snprintf(err, sizeof err, "%s: %s", dest, strerror(errnum));
 		goto out;
 	}
 	if (in == NULL) {
+		errnum = ENOMEM;
 		snprintf(err, sizeof err, "out of memory");
 		goto out;
 	}
@@ -183,6 +191,8 @@ static int l_extract(lua_State *L)
 	if ((path ? archive_read_open_filename(in, path, 65536)
 		  : archive_read_open_fd(in, fd, 65536)) != ARCHIVE_OK) {
 		snprintf(err, sizeof err, "bundle: %s", archive_error_string(in));
+		if (archive_errno(in) > 0)
+			errnum = archive_errno(in);
 		goto out;
 	}
 	count = tar_extract(in, root, err, sizeof err);
@@ -191,16 +201,13 @@ out:
 		archive_read_free(in);
 	if (root >= 0)
 		close(root);
-	if (count < 0) {
-		luaL_pushfail(L);
-		lua_pushstring(L, err[0] ? err : "bundle: extraction failed");
-		return 2;
-	}
+	if (count < 0)
+		return binding_fail(L, errnum, err[0] ? err : "bundle: extraction failed");
 	lua_pushinteger(L, count);
 	return 1;
 }
 
-/* remove_tree(base, name) -> true | nil, message
+/* remove_tree(base, name) -> true | nil, message, errno name
  * Removes the directory base/name and everything in it (tree_remove.c:
  * relative to base's descriptor, never through a link), only when it
  * belongs to this process's user: a stale private directory of a killed
@@ -210,22 +217,22 @@ static int l_remove_tree(lua_State *L)
 	const char *base = luaL_checkstring(L, 1);
 	const char *name = luaL_checkstring(L, 2);
 	char err[512];
+	int r;
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return luaL_argerror(L, 2, "one path component expected");
 	int dir = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0) {
-		snprintf(err, sizeof err, "%s: %s", base, strerror(errno));
+		r = -errno;
+		snprintf(err, sizeof err, "%s: %s", base, strerror(-r));
 	} else {
-		int r = tree_remove_at(dir, name, geteuid(), err, sizeof err);
+		r = tree_remove_at(dir, name, geteuid(), err, sizeof err);
 		close(dir);
 		if (r == 0) {
 			lua_pushboolean(L, 1);
 			return 1;
 		}
 	}
-	luaL_pushfail(L);
-	lua_pushstring(L, err);
-	return 2;
+	return binding_fail(L, -r, err);
 }
 
 int luaopen_ccchef_archive(lua_State *L)

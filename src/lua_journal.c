@@ -3,15 +3,15 @@
  * notifications (lua/ccchef/state.lua gives it its format). Only three
  * operations, each durable when asked:
  *
- *   journal.append(path, data [, sync]) -> true | nil, message, errno
+ *   journal.append(path, data [, sync]) -> true | nil, message, errno name
  *       appends data (O_APPEND, so one write per record: a kill leaves at
  *       most a torn last record); with sync, fdatasync()s it, and when the
  *       file was just created, fsync()s its directory so the name survives
  *       a power loss too.
- *   journal.replace(path, data) -> true | nil, message, errno
+ *   journal.replace(path, data) -> true | nil, message, errno name
  *       writes path.new, fsyncs, renames it over path, fsyncs the
  *       directory.
- *   journal.remove(path) -> true | nil, message, errno (absent: true);
+ *   journal.remove(path) -> true | nil, message, errno name (absent: true);
  *       removes a path.new a killed replace left too.
  *
  * The final component is never followed if it is a symlink (O_NOFOLLOW):
@@ -28,14 +28,12 @@
 
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "host.h"
 
 static int fail(lua_State *L, const char *what, const char *path, int err)
 {
-	luaL_pushfail(L);
-	lua_pushfstring(L, "%s %s: %s", what, path, strerror(err));
-	lua_pushinteger(L, err);
-	return 3;
+	return binding_failf(L, err, "%s %s: %s", what, path, strerror(err));
 }
 
 static int write_full(int fd, const char *p, size_t len)

@@ -1,8 +1,11 @@
 /*
- * lua_proc.c: the ccchef.proc module. proc.run(command, opts) runs a shell
+ * lua_proc.c: the ccchef.proc module. proc.run(command, opts) runs a
  * command to completion (see proc.h) and returns a table describing how it
- * ended; it returns nil, message only when the command could not start.
- * proc.interrupted() says whether a signal asked the run to stop.
+ * ended; it returns nil, message, errno name only when the command could
+ * not start. The command is a shell line (a string, given to /bin/sh -c) or
+ * an argv (a table of strings: no shell, nothing to quote, argv[1] found in
+ * PATH as execvp does). proc.interrupted() says whether a signal asked the
+ * run to stop.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -12,14 +15,15 @@
 
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "host.h"
 #include "proc.h"
 
 extern char **environ;
 
 /* Our environment with the pairs of the table at idx added or replaced.
- * Built in a userdata-free way: the strings live on the Lua stack's table
- * at `keep`, so nothing leaks if a later call raises. */
+ * The array and the strings are Lua objects anchored in the table at
+ * `keep`: nothing is malloc'd, so nothing leaks if a later call raises. */
 static char **merged_env(lua_State *L, int idx, int keep)
 {
 	size_t n = 0;
@@ -57,16 +61,40 @@ static char **merged_env(lua_State *L, int idx, int keep)
 	return env;
 }
 
-/* run(command, { cwd=, env={K=V}, uid=, gid=, timeout=, stream=bool,
- *               prefix=, max_output= })
- * -> { status=, signal=, timed_out=, truncated=, output= } | nil, message */
+/* The argv table at idx as a NULL-terminated array, anchored like
+ * merged_env's. Every element must be a string (or a number). */
+static char **table_argv(lua_State *L, int idx, int keep)
+{
+	lua_Integer n = luaL_len(L, idx);
+	luaL_argcheck(L, n > 0, idx, "argv must not be empty");
+	char **argv = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *argv, 0);
+	lua_rawsetp(L, keep, argv);
+	for (lua_Integer i = 1; i <= n; i++) {
+		int t = lua_rawgeti(L, idx, i);
+		if (t != LUA_TSTRING && t != LUA_TNUMBER)
+			luaL_error(L, "bad argument #%d to 'run' (argv[%d] must be a string, got %s)",
+				   idx, (int)i, lua_typename(L, t));
+		argv[i - 1] = (char *)lua_tostring(L, -1);
+		lua_rawseti(L, keep, i); /* keeps the (converted) string alive */
+	}
+	argv[n] = NULL;
+	return argv;
+}
+
+/* run(command | argv, { cwd=, env={K=V}, uid=, gid=, timeout=, stream=bool,
+ *                      prefix=, max_output= })
+ * -> { status=, signal=, timed_out=, truncated=, output= }
+ *  | nil, message, errno name (could not start: "ENOENT" for no such program) */
 static int l_run(lua_State *L)
 {
 	struct proc_spec spec = {0};
-	spec.command = luaL_checkstring(L, 1);
+	if (!lua_istable(L, 1))
+		spec.command = luaL_checkstring(L, 1);
 	spec.stream_fd = -1;
 	lua_settop(L, 2);
 	lua_newtable(L); /* 3: keeps strings alive for the duration of the call */
+	if (lua_istable(L, 1))
+		spec.argv = table_argv(L, 1, 3);
 	if (lua_istable(L, 2)) {
 		if (lua_getfield(L, 2, "cwd") == LUA_TSTRING)
 			spec.cwd = lua_tostring(L, -1);
@@ -101,10 +129,11 @@ static int l_run(lua_State *L)
 	struct proc_result res;
 	int r = proc_run(&spec, &res);
 	if (r != 0) {
-		luaL_pushfail(L);
+		/* libuv's errors are -errno on Unix. Copied into Lua before the
+		 * C buffer is freed, and freed before anything else can raise. */
 		lua_pushlstring(L, res.output, res.output_len);
 		proc_result_free(&res);
-		return 2;
+		return binding_fail(L, -r, lua_tostring(L, -1));
 	}
 	lua_createtable(L, 0, 5);
 	lua_pushinteger(L, res.exit_status);

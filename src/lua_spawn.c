@@ -28,6 +28,7 @@
 #include <lauxlib.h>
 #include <uv.h>
 
+#include "binding_fail.h"
 #include "host.h"
 
 #define GROUP "ccchef.spawn.group"
@@ -259,9 +260,7 @@ static int l_start(lua_State *L)
 		uv_close((uv_handle_t *)&c->out, on_close);
 		uv_close((uv_handle_t *)&c->err, on_close);
 		uv_run(&g->loop, UV_RUN_NOWAIT);
-		luaL_pushfail(L);
-		lua_pushfstring(L, "cannot start %s: %s", argv[0], uv_strerror(r));
-		return 2;
+		return binding_failf(L, -r, "cannot start %s: %s", argv[0], uv_strerror(r));
 	}
 	c->handles = 3;
 	uv_read_start((uv_stream_t *)&c->out, on_alloc, on_read);

@@ -20,6 +20,7 @@
  * through its user value. Sessions block: the controller runs one per
  * process (see lua/ccchef/remote.lua).
  */
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +31,7 @@
 
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "host.h"
 #include "ssh_dl.h"
 #include "ssh_knownhosts.h"
@@ -63,18 +65,11 @@ static struct chan *check_chan(lua_State *L, int idx)
 	return x;
 }
 
-static int fail_msg(lua_State *L, const char *msg)
-{
-	luaL_pushfail(L);
-	lua_pushstring(L, msg);
-	return 2;
-}
-
+/* libssh keeps no errno: its failures are transport failures, EIO
+ * (binding_fail.h); the message says what happened. */
 static int fail_ssh(lua_State *L, struct sess *x, const char *what)
 {
-	luaL_pushfail(L);
-	lua_pushfstring(L, "%s: %s", what, ssh_get_error(x->s));
-	return 2;
+	return binding_failf(L, EIO, "%s: %s", what, ssh_get_error(x->s));
 }
 
 static const char *opt_string(lua_State *L, int t, const char *key)
@@ -99,7 +94,7 @@ static int l_session(lua_State *L)
 	x->connected = 0;
 	luaL_setmetatable(L, SESSION);
 	if ((x->s = ssh_new()) == NULL)
-		return fail_msg(L, "out of memory");
+		return binding_fail(L, ENOMEM, "out of memory");
 	/* libssh would otherwise read the config again inside ssh_connect. */
 	int no = 0;
 	ssh_options_set(x->s, SSH_OPTIONS_PROCESS_CONFIG, &no);
@@ -300,16 +295,16 @@ static int l_accept_host_key(lua_State *L)
 	if (alias)
 		snprintf(name, sizeof name, "%s", alias);
 	else if (host_entry_name(x, name, sizeof name) != 0)
-		return fail_msg(L, "cannot record the host key: no host name");
+		return binding_fail(L, EINVAL, "cannot record the host key: no host name");
 	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, file, sizeof file);
 	if (file[0] == '\0')
-		return fail_msg(L, "cannot record the host key: no known_hosts file");
+		return binding_fail(L, ENOENT, "cannot record the host key: no known_hosts file");
 	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
 		return fail_ssh(L, x, "host key");
 	int r = kh_append(file, name, key, err, sizeof err);
 	ssh_key_free(key);
 	if (r != 0)
-		return fail_msg(L, err);
+		return binding_fail(L, -r, err);
 	lua_pushstring(L, file);
 	return 1;
 }
@@ -331,12 +326,12 @@ static int l_auth(lua_State *L)
 		return fail_ssh(L, x, "authentication");
 	char *user = NULL;
 	ssh_options_get(x->s, SSH_OPTIONS_USER, &user);
-	luaL_pushfail(L);
-	lua_pushfstring(L, "authentication failed for user %s: no key was accepted "
-		"(tried the ssh agent and the identity files; use -i KEY or IdentityFile)",
-		user ? user : "?");
+	/* Copied into a Lua string before libssh's is freed. */
+	lua_pushstring(L, user ? user : "?");
 	ssh_string_free_char(user);
-	return 2;
+	return binding_failf(L, EACCES, "authentication failed for user %s: no key was accepted "
+		"(tried the ssh agent and the identity files; use -i KEY or IdentityFile)",
+		lua_tostring(L, -1));
 ok:
 	lua_pushboolean(L, 1);
 	return 1;

@@ -1,7 +1,7 @@
 /*
  * lua_sys.c: the ccchef.sys module, the system calls resources need, for Lua.
- * Failures caused by the world return nil, message, errno (as luaL_fileresult
- * does); misuse raises.
+ * Failures caused by the world return nil, message, errno name
+ * (binding_fail.h); misuse raises.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,30 +16,21 @@
 
 #include <lauxlib.h>
 
+#include "binding_fail.h"
 #include "fs.h"
 #include "host.h"
 
-static int fail(lua_State *L, const char *what, int err)
-{
-	luaL_pushfail(L);
-	lua_pushfstring(L, "%s: %s", what, strerror(err));
-	lua_pushinteger(L, err);
-	return 3;
-}
-
-/* fail() for the fs_* functions (r = -errno): a refusal carries its own
+/* The failure of an fs_* function (r = -errno): a refusal carries its own
  * message naming the path and why (the link, the owner...). */
 static int fail_fs(lua_State *L, const char *what, int r)
 {
 	const char *d = fs_error_detail();
 	if (*d && (r == -ELOOP || r == -ESTALE || r == -EMLINK || r == -ENOTDIR)) {
-		luaL_pushfail(L);
-		lua_pushstring(L, d);
-		lua_pushinteger(L, -r);
+		binding_fail(L, -r, d);
 		fs_set_detail("%s", "");
 		return 3;
 	}
-	return fail(L, what, -r);
+	return binding_fail_sys(L, what, -r);
 }
 
 static const char *file_type(mode_t m)
@@ -77,7 +68,7 @@ static void push_stat(lua_State *L, const struct stat *st)
 	lua_setfield(L, -2, "nlink");
 }
 
-/* lstat(path [, content [, old_max]]) -> info | nil, msg, errno
+/* lstat(path [, content [, old_max]]) -> info | nil, msg, errno name
  * Safe resolution, last component not followed. With content, info.same
  * tells whether the file holds exactly that: the no-op check of a file
  * resource in one call. With old_max, a different file's old content (for
@@ -139,7 +130,7 @@ static int fd_gc(lua_State *L)
 	return 0;
 }
 
-/* same_file(path, source) -> info (lstat of path, with .same) | nil, msg, errno
+/* same_file(path, source) -> info (lstat of path, with .same) | nil, msg, errno name
  * Streams both: memory does not grow with the size. */
 static int l_same_file(lua_State *L)
 {
@@ -147,7 +138,7 @@ static int l_same_file(lua_State *L)
 	const char *src = luaL_checkstring(L, 2);
 	int *fd = open_source(L, src);
 	if (*fd < 0)
-		return fail(L, src, errno);
+		return binding_fail_sys(L, src, errno);
 	struct stat st;
 	int same;
 	int r = fs_lstat_same_fd(path, &st, *fd, &same);
@@ -166,13 +157,13 @@ static int l_stat(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return fail(L, path, errno);
+		return binding_fail_sys(L, path, errno);
 	push_stat(L, &st);
 	return 1;
 }
 
 /* dirstat(path) -> info of the directory path leads to (trusted links
- * followed, as in a parent) | nil, msg, errno */
+ * followed, as in a parent) | nil, msg, errno name */
 static int l_dirstat(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -184,7 +175,7 @@ static int l_dirstat(lua_State *L)
 	r = fstat(fd, &st) == 0 ? 0 : errno;
 	close(fd);
 	if (r != 0)
-		return fail(L, path, r);
+		return binding_fail_sys(L, path, r);
 	push_stat(L, &st);
 	return 1;
 }
@@ -197,7 +188,7 @@ static int l_read(lua_State *L)
 	size_t len;
 	int r = fs_read_all(path, &data, &len);
 	if (r != 0)
-		return fail(L, path, -r);
+		return binding_fail_sys(L, path, -r);
 	lua_pushlstring(L, data, len);
 	free(data);
 	return 1;
@@ -218,7 +209,7 @@ static gid_t opt_gid(lua_State *L, int i)
 	return lua_isnoneornil(L, i) ? FS_KEEP_GID : (gid_t)luaL_checkinteger(L, i);
 }
 
-/* write(path, content, mode|nil, uid|nil, gid|nil, fsync) -> true | nil, msg */
+/* write(path, content, mode|nil, uid|nil, gid|nil, fsync) -> true | nil, msg, errno name */
 static int l_write(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -258,10 +249,10 @@ static int l_copy(lua_State *L)
 	if (safe) {
 		int r = fs_open_safe(src, wp);
 		if (r < 0)
-			return r == -EINVAL ? fail(L, src, EINVAL) : fail_fs(L, src, r);
+			return r == -EINVAL ? binding_fail_sys(L, src, EINVAL) : fail_fs(L, src, r);
 		*fd = r;
 	} else if ((*fd = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-		return fail(L, src, errno);
+		return binding_fail_sys(L, src, errno);
 	}
 	int r = fs_copy_atomic(path, *fd, mode, uid, gid, flags);
 	close(*fd);
@@ -381,7 +372,7 @@ static int l_listdir(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	DIR *d = opendir(path);
 	if (d == NULL)
-		return fail(L, path, errno);
+		return binding_fail_sys(L, path, errno);
 	lua_newtable(L);
 	int n = 0;
 	struct dirent *e;
@@ -403,7 +394,7 @@ static int scan_entry(void *arg, const char *name, const struct stat *st)
 	return 0;
 }
 
-/* scandir(path) -> { [name] = lstat info } | nil, msg, errno: a managed
+/* scandir(path) -> { [name] = lstat info } | nil, msg, errno name: a managed
  * directory's entries as they are (a link is a link, never what it points
  * to), read from the directory the safe walk reached. */
 static int l_scandir(lua_State *L)
@@ -416,7 +407,7 @@ static int l_scandir(lua_State *L)
 	return 1;
 }
 
-/* inflight_start(record, why_run) -> removed | nil, msg, errno */
+/* inflight_start(record, why_run) -> removed | nil, msg, errno name */
 static int l_inflight_start(lua_State *L)
 {
 	const char *record = luaL_checkstring(L, 1);
@@ -434,7 +425,8 @@ static int l_test_hook(lua_State *L)
 	return 0;
 }
 
-/* user(name or uid) -> { name, uid, gid, home, shell, comment } | nil */
+/* user(name or uid) -> { name, uid, gid, home, shell, comment } | nil: nil
+ * is an answer (no such user), not a failure, so it carries no message. */
 static int l_user(lua_State *L)
 {
 	struct passwd *pw = lua_type(L, 1) == LUA_TNUMBER
@@ -552,7 +544,9 @@ static int l_geteuid(lua_State *L)
 }
 
 /* The run lock is a descriptor held until the process exits: the kernel
- * releases it even if ccchef is killed, so there are no stale locks. */
+ * releases it even if ccchef is killed, so there are no stale locks.
+ * lock(path, timeout) -> fd | nil, msg, errno name [, holder PID]: held by
+ * another process is "EAGAIN", with that process's PID (0 if unknown). */
 static int l_lock(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -560,13 +554,12 @@ static int l_lock(lua_State *L)
 	long holder;
 	int fd = fs_lock(path, timeout, &holder);
 	if (fd == -EWOULDBLOCK) {
-		luaL_pushfail(L);
-		lua_pushliteral(L, "held");
+		binding_failf(L, EAGAIN, "%s: held by PID %d", path, (int)holder);
 		lua_pushinteger(L, holder);
-		return 3;
+		return 4;
 	}
 	if (fd < 0)
-		return fail(L, path, -fd);
+		return binding_fail_sys(L, path, -fd);
 	lua_pushinteger(L, fd);
 	return 1;
 }
@@ -576,7 +569,7 @@ static int l_realpath(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	char *r = realpath(path, NULL);
 	if (r == NULL)
-		return fail(L, path, errno);
+		return binding_fail_sys(L, path, errno);
 	lua_pushstring(L, r);
 	free(r);
 	return 1;

@@ -215,7 +215,8 @@ int proc_run(const struct proc_spec *spec, struct proc_result *res)
 	run->timeout.data = run->poll.data = run;
 	run->process.data = run;
 
-	char *args[] = {(char *)"/bin/sh", (char *)"-c", (char *)spec->command, NULL};
+	char *shell[] = {(char *)"/bin/sh", (char *)"-c", (char *)spec->command, NULL};
+	char **args = spec->argv ? spec->argv : shell;
 	uv_stdio_container_t stdio[3] = {
 		{.flags = UV_IGNORE},
 		{.flags = UV_INHERIT_FD, .data.fd = run->fd},
@@ -223,7 +224,7 @@ int proc_run(const struct proc_spec *spec, struct proc_result *res)
 	};
 	uv_process_options_t opts = {
 		.exit_cb = on_exit_cb,
-		.file = "/bin/sh",
+		.file = args[0],
 		.args = args,
 		.env = spec->env,
 		.cwd = spec->cwd,
@@ -238,6 +239,11 @@ int proc_run(const struct proc_spec *spec, struct proc_result *res)
 	}
 	r = uv_spawn(&run->loop, &run->process, &opts);
 	if (r != 0) {
+		/* An argv names its program: "git: no such file or directory". */
+		if (spec->argv) {
+			append(run, args[0], strlen(args[0]));
+			append(run, ": ", 2);
+		}
 		const char *msg = uv_strerror(r);
 		append(run, msg, strlen(msg));
 	} else {

@@ -1,4 +1,4 @@
-/* proc.h: run a shell command to completion on a private libuv loop. No Lua here. */
+/* proc.h: run a command (a shell line or an argv) to completion on a private libuv loop. No Lua here. */
 #ifndef CCCHEF_PROC_H
 #define CCCHEF_PROC_H
 
@@ -6,7 +6,8 @@
 #include <sys/types.h>
 
 struct proc_spec {
-	const char *command;  /* given to /bin/sh -c */
+	const char *command;  /* given to /bin/sh -c, when argv is NULL */
+	char **argv;          /* else this, no shell: argv[0] found in PATH as execvp does */
 	const char *cwd;      /* NULL: ours */
 	char **env;           /* NULL: ours; else "K=V" strings, NULL-terminated */
 	int set_user;         /* run as uid/gid below */
@@ -27,7 +28,7 @@ struct proc_result {
 	size_t output_len;
 };
 
-/* Run spec->command with stdin on /dev/null, in a new session (no
+/* Run spec->command (or spec->argv) with stdin on /dev/null, in a new session (no
  * controlling terminal: a command that prompts gets EOF, it cannot hang us),
  * stdout and stderr to an unlinked temporary file (so it outlives us if we
  * are killed; proc.c says why).

@@ -135,7 +135,7 @@ int kh_append(const char *file, const char *name, ssh_key key, char *err, size_t
 	ssh_string_free_char(b64);
 	if (len < 0 || (size_t)len >= sizeof line) {
 		snprintf(err, errlen, "host key entry too long");
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	/* The operator's own file, named by its own config: followed if it is
 	 * a link (dotfile managers link it), as ssh(1) does. */
@@ -152,8 +152,9 @@ int kh_append(const char *file, const char *name, ssh_key key, char *err, size_t
 		fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	}
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot record the host key in %s: %s", file, strerror(errno));
-		return -1;
+		int e = errno;
+		snprintf(err, errlen, "cannot record the host key in %s: %s", file, strerror(e));
+		return -e;
 	}
 	ssize_t w = write(fd, line, (size_t)len);
 	int saved = errno;
@@ -164,7 +165,7 @@ int kh_append(const char *file, const char *name, ssh_key key, char *err, size_t
 	if (w != len) {
 		snprintf(err, errlen, "cannot record the host key in %s: %s", file,
 			 w < 0 ? strerror(saved) : "short write");
-		return -1;
+		return w < 0 ? -saved : -EIO;
 	}
 	return 0;
 }

@@ -39,7 +39,7 @@ void kh_check(const char *const *files, size_t nfiles, const char *name, ssh_key
 	      struct kh_verdict *v);
 
 /* Appends "name type base64" to file (creating it 0600, and its directory
- * 0700 if missing). 0, or -1 with the reason in err. */
+ * 0700 if missing). 0, or -errno with the reason in err. */
 int kh_append(const char *file, const char *name, ssh_key key, char *err, size_t errlen);
 
 /* "SHA256:..." of key into buf ("?" when it cannot be computed). */

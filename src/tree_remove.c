@@ -15,20 +15,21 @@
 
 #include "tree_remove.h"
 
-/* Empties the directory open at fd (which this closes). depth bounds the
- * recursion: a bundle is never that deep. */
+/* Empties the directory open at fd (which this closes): 0 or -errno.
+ * depth bounds the recursion: a bundle is never that deep. */
 static int empty_dir(int fd, int depth, char *err, size_t errlen)
 {
 	if (depth > 256) {
 		close(fd);
 		snprintf(err, errlen, "directory tree too deep");
-		return -1;
+		return -ELOOP;
 	}
 	DIR *d = fdopendir(fd);
 	if (d == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "%s", strerror(e));
 		close(fd);
-		return -1;
+		return -e;
 	}
 	int r = 0;
 	struct dirent *e;
@@ -38,16 +39,20 @@ static int empty_dir(int fd, int depth, char *err, size_t errlen)
 		if (unlinkat(fd, e->d_name, 0) == 0)
 			continue;
 		if (errno != EISDIR && errno != EPERM) {
-			snprintf(err, errlen, "%s: %s", e->d_name, strerror(errno));
-			r = -1;
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", e->d_name, strerror(-r));
 			break;
 		}
 		int sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0 || empty_dir(sub, depth + 1, err, errlen) != 0 ||
-		    unlinkat(fd, e->d_name, AT_REMOVEDIR) != 0) {
-			if (sub < 0 || err[0] == '\0')
-				snprintf(err, errlen, "%s: %s", e->d_name, strerror(errno));
-			r = -1;
+		if (sub < 0) {
+			r = -errno;
+		} else if ((r = empty_dir(sub, depth + 1, err, errlen)) == 0 &&
+			   unlinkat(fd, e->d_name, AT_REMOVEDIR) != 0) {
+			r = -errno;
+		}
+		if (r != 0) {
+			if (err[0] == '\0')
+				snprintf(err, errlen, "%s: %s", e->d_name, strerror(-r));
 			break;
 		}
 		/* Entries were removed: restart the listing from the top. */
@@ -62,20 +67,23 @@ int tree_remove_at(int dirfd, const char *name, uid_t owner, char *err, size_t e
 	err[0] = '\0';
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
-		return -1;
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", name, strerror(e));
+		return -e;
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || st.st_uid != owner) {
 		close(fd);
 		snprintf(err, errlen, "%s: not ours", name);
-		return -1;
+		return -EPERM;
 	}
-	if (empty_dir(fd, 0, err, errlen) != 0)
-		return -1;
+	int r = empty_dir(fd, 0, err, errlen);
+	if (r != 0)
+		return r;
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0) {
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
-		return -1;
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", name, strerror(e));
+		return -e;
 	}
 	return 0;
 }

@@ -8,7 +8,7 @@
 
 /* Removes the directory `name` in dirfd and everything under it, never
  * following a symbolic link, only when that directory belongs to `owner`.
- * 0, or -1 with the reason in err. */
+ * 0, or -errno with the reason in err (-EPERM: not owner's). */
 int tree_remove_at(int dirfd, const char *name, uid_t owner, char *err, size_t errlen);
 
 #endif

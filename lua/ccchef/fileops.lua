@@ -92,12 +92,12 @@ end
 
 -- For load: the parent directory of path, when it is not one (missing, a
 -- file, an untrusted link on the way: docs/safety.md), as
--- { path =, err =, errno = }; nil when it is a directory.
+-- { path =, err =, errname = }; nil when it is a directory.
 function M.load_parent(path)
   local parent = util.dirname(path)
-  local st, err, errno = sys.dirstat(parent)
+  local st, err, errname = sys.dirstat(parent)
   if st then return nil end
-  return { path = parent, err = err, errno = errno }
+  return { path = parent, err = err, errname = errname }
 end
 
 -- For plan: raises unless the parent load found missing (M.load_parent)
@@ -105,10 +105,10 @@ end
 -- service: only under why-run).
 function M.check_parent(missing, ctx)
   if missing == nil or ctx.planned:has(missing.path) then return end
-  if missing.errno == 2 --[[ENOENT]] then
+  if missing.errname == "ENOENT" then
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)",
       missing.path), { assumable = true })
-  elseif missing.errno == 20 --[[ENOTDIR]] then
+  elseif missing.errname == "ENOTDIR" then
     errors.converge(string.format("parent %s is not a directory", missing.path))
   end
   errors.converge(missing.err)
@@ -137,14 +137,14 @@ end
 -- only when trusted. With p and ctx, the old content a diff needs comes
 -- from the same object the comparison read (cur.old).
 function M.load_file(path, want, p, ctx)
-  local cur, err, errno
+  local cur, err, errname
   if want ~= nil and p and shows_diff(p, ctx) then
-    cur, err, errno = sys.lstat(path, want, M.DIFF_MAX)
+    cur, err, errname = sys.lstat(path, want, M.DIFF_MAX)
   else
-    cur, err, errno = sys.lstat(path, want)
+    cur, err, errname = sys.lstat(path, want)
   end
   if not cur then
-    if errno == 2 --[[ENOENT]] or errno == 20 --[[ENOTDIR]] then
+    if errname == "ENOENT" or errname == "ENOTDIR" then
       return { exists = false, want = want, parent = M.load_parent(path) }
     end
     errors.converge(err)
@@ -158,9 +158,9 @@ end
 -- load_file for a file that should be a copy of the (large) file src, of
 -- size bytes: compared by streaming both, memory independent of the size.
 function M.load_copy(path, src, size)
-  local cur, err, errno = sys.same_file(path, src)
+  local cur, err, errname = sys.same_file(path, src)
   if not cur then
-    if errno == 2 --[[ENOENT]] or errno == 20 --[[ENOTDIR]] then
+    if errname == "ENOENT" or errname == "ENOTDIR" then
       if sys.stat(src) then
         return { exists = false, source_file = src, source_size = size, parent = M.load_parent(path) }
       end

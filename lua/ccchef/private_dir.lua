@@ -12,10 +12,10 @@ function M.create()
   local last
   for _ = 1, 20 do
     local path = string.format("%s/ccchef-run.%d.%06x", base, sys.getpid(), math.random(0, 0xffffff))
-    local ok, err, errno = sys.mkdir(path, 448 --[[0700]])
+    local ok, err, errname = sys.mkdir(path, 448 --[[0700]])
     if ok then return path end
     last = err
-    if errno ~= 17 --[[EEXIST]] then break end
+    if errname ~= "EEXIST" then break end
   end
   return nil, "cannot create a private directory under " .. base .. (last and (": " .. last) or "")
 end

@@ -36,14 +36,14 @@ end
 
 -- Returns true, or nil, a message and whether another run holds it.
 local function take(path, what, timeout, waited)
-  local fd, why, holder = sys.lock(path, timeout)
+  local fd, err, errname, holder = sys.lock(path, timeout)
   if fd then return true end
-  if why == "held" then
+  if errname == "EAGAIN" then
     return nil, string.format(
       "another ccchef run (PID %s) holds the %s %s; waited %g s (--lock-timeout)",
       holder ~= 0 and tostring(holder) or "unknown", what, path, waited), true
   end
-  return nil, why, false
+  return nil, err, false
 end
 
 -- Take the machine-wide lock, then the state directory's, waiting up to

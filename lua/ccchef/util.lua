@@ -137,8 +137,8 @@ function M.mkdir_p(sys, path, mode)
     local ok, err = M.mkdir_p(sys, parent, mode)
     if not ok then return nil, err end
   end
-  local ok, err, errno = sys.mkdir(path, mode or 493 --[[0755]])
-  if not ok and errno ~= 17 --[[EEXIST]] then return nil, err end
+  local ok, err, errname = sys.mkdir(path, mode or 493 --[[0755]])
+  if not ok and errname ~= "EEXIST" then return nil, err end
   return true
 end
 

@@ -1,5 +1,6 @@
 /* test_proc.c: child processes: status, output, stdin closed, timeouts,
- * output order, and commands that outlive a killed ccchef. */
+ * output order, commands that outlive a killed ccchef, argv without a shell. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,43 @@ static void test_missing_cwd_is_an_error(void)
 	proc_result_free(&res);
 }
 
+/* An argv runs without a shell: a word with spaces and shell syntax is
+ * one argument, never interpreted; the program is found in PATH. */
+static void test_argv_no_shell(void)
+{
+	char *argv[] = {(char *)"printf", (char *)"[%s]\\n", (char *)"a b; echo $HOME", (char *)"`id`", NULL};
+	struct proc_spec spec = {.argv = argv, .stream_fd = -1};
+	struct proc_result res;
+	ASSERT_INT_EQ(proc_run(&spec, &res), 0);
+	ASSERT_INT_EQ(res.exit_status, 0);
+	ASSERT_STR_EQ(res.output, "[a b; echo $HOME]\n[`id`]\n");
+	proc_result_free(&res);
+}
+
+static void test_argv_status_env_cwd(void)
+{
+	char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo $GREETING; pwd; exit 4", NULL};
+	char *env[] = {(char *)"GREETING=hi", (char *)"PATH=/usr/bin:/bin", NULL};
+	struct proc_spec spec = {.argv = argv, .env = env, .cwd = "/tmp", .stream_fd = -1};
+	struct proc_result res;
+	ASSERT_INT_EQ(proc_run(&spec, &res), 0);
+	ASSERT_INT_EQ(res.exit_status, 4);
+	ASSERT_STR_EQ(res.output, "hi\n/tmp\n");
+	proc_result_free(&res);
+}
+
+/* A program that does not exist is a failure to start (-ENOENT), and the
+ * reason names the program. */
+static void test_argv_missing_program(void)
+{
+	char *argv[] = {(char *)"ccchef-no-such-program", NULL};
+	struct proc_spec spec = {.argv = argv, .stream_fd = -1};
+	struct proc_result res;
+	ASSERT_INT_EQ(proc_run(&spec, &res), -ENOENT);
+	ASSERT_STR_CONTAINS(res.output, "ccchef-no-such-program: ");
+	proc_result_free(&res);
+}
+
 /* stdout and stderr share one file: the output keeps the order in which
  * the command wrote it. */
 static void test_output_in_write_order(void)
@@ -163,6 +201,9 @@ int main(void)
 	RUN(test_daemon_holding_pipe_does_not_block);
 	RUN(test_missing_cwd_is_an_error);
 	RUN(test_output_in_write_order);
+	RUN(test_argv_no_shell);
+	RUN(test_argv_status_env_cwd);
+	RUN(test_argv_missing_program);
 	RUN(test_command_outlives_killed_parent);
 	return TEST_EXIT();
 }

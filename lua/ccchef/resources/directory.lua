@@ -32,8 +32,8 @@ function M.load(p, ctx, action)
   end
   if not cur.exists then
     local parent = util.dirname(p.path)
-    local pst, perr, perrno = sys.dirstat(parent)
-    if not pst and perrno ~= 2 --[[ENOENT]] then errors.converge(perr) end
+    local pst, perr, perrname = sys.dirstat(parent)
+    if not pst and perrname ~= "ENOENT" then errors.converge(perr) end
     cur.parent_missing = not pst
     -- Resolved now: an unknown owner or group fails before the directory
     -- is made, not leaving it behind half-configured.

@@ -235,9 +235,9 @@ end
 -- The checkout as it is: directory, HEAD, origin.
 local function read_checkout(p, ctx)
   local cur = { dest = p.destination }
-  local st, err, errno = sys.lstat(p.destination)
+  local st, err, errname = sys.lstat(p.destination)
   if not st then
-    if errno ~= 2 and errno ~= 20 then errors.converge(err) end
+    if errname ~= "ENOENT" and errname ~= "ENOTDIR" then errors.converge(err) end
     cur.exists = false
     return cur
   end

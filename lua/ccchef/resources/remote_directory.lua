@@ -67,8 +67,8 @@ end
 
 function M.load(p, ctx, action)
   local cur = {}
-  local st, err, errno = sys.lstat(p.path)
-  if not st and errno ~= 2 --[[ENOENT]] and errno ~= 20 --[[ENOTDIR]] then errors.converge(err) end
+  local st, err, errname = sys.lstat(p.path)
+  if not st and errname ~= "ENOENT" and errname ~= "ENOTDIR" then errors.converge(err) end
   cur.exists = st ~= nil
   if action == "delete" then return cur end
   if not st then cur.parent = fileops.load_parent(p.path) end

@@ -1,0 +1,106 @@
+-- The one failure shape of the C bindings (src/binding_fail.h): nil, a
+-- message, the errno name as a string; and proc.run's two forms.
+local sys = require("ccchef.sys")
+local proc = require("ccchef.proc")
+local journal = require("ccchef.journal")
+local archive = require("ccchef.archive")
+
+local dir = assert(io.popen("mktemp -d /tmp/ccchef-test-bindings.XXXXXX")):read("l")
+local function cleanup() os.execute("rm -rf '" .. dir .. "'") end
+
+test("sys: a missing path is nil, message, \"ENOENT\"", function()
+  local st, msg, name = sys.lstat(dir .. "/missing")
+  eq(st, nil)
+  ok(msg:find(dir .. "/missing", 1, true), msg)
+  eq(name, "ENOENT")
+  local r, m2, n2 = sys.read(dir .. "/missing")
+  eq(r, nil); ok(type(m2) == "string"); eq(n2, "ENOENT")
+  local _, _, n3 = sys.stat(dir .. "/missing/deeper")
+  eq(n3, "ENOENT")
+end)
+
+test("sys: EEXIST, ENOTDIR, ENOTEMPTY by name", function()
+  assert(sys.mkdir(dir .. "/d"))
+  local ok1, _, name = sys.mkdir(dir .. "/d")
+  eq(ok1, nil); eq(name, "EEXIST")
+  assert(sys.write(dir .. "/f", "x"))
+  local _, _, n2 = sys.lstat(dir .. "/f/below")
+  eq(n2, "ENOTDIR")
+  assert(sys.write(dir .. "/d/inside", "y"))
+  local _, _, n3 = sys.rmdir(dir .. "/d")
+  eq(n3, "ENOTEMPTY")
+end)
+
+test("sys: an untrusted link on the way is refused with its name, \"ELOOP\"", function()
+  -- A link owned by another user is not followed (docs/safety.md); its
+  -- target is a directory of this test, never outside it.
+  assert(sys.mkdir(dir .. "/target"))
+  assert(sys.symlink(dir .. "/target", dir .. "/l"))
+  assert(sys.lchown(dir .. "/l", 65534, 65534))
+  local r, msg, name = sys.write(dir .. "/l/x", "z")
+  eq(r, nil)
+  ok(msg:find(dir .. "/l", 1, true), msg)
+  eq(name, "ELOOP")
+  eq(sys.lstat(dir .. "/target/x"), nil, "nothing written through the link")
+end)
+
+test("sys.lock: a held lock is \"EAGAIN\" with the holder's PID", function()
+  local path = dir .. "/lock"
+  assert(sys.lock(path, 0))
+  -- flock locks belong to the open file description: a second lock() opens
+  -- the file again, so it sees the first one held, by this process.
+  local fd, msg, name, holder = sys.lock(path, 0)
+  eq(fd, nil)
+  ok(msg:find(path, 1, true) and msg:find("held", 1, true), msg)
+  eq(name, "EAGAIN")
+  eq(holder, sys.getpid())
+  local _, _, n2 = sys.lock(dir .. "/no/dir/lock", 0)
+  eq(n2, "ENOENT")
+end)
+
+test("journal: failures carry the errno name", function()
+  local okj, msg, name = journal.append(dir .. "/no/such/dir/journal", "x")
+  eq(okj, nil); ok(msg:find("cannot open", 1, true), msg); eq(name, "ENOENT")
+end)
+
+test("archive: a malformed entry is EINVAL, a missing bundle ENOENT", function()
+  local tar, msg, name = archive.pack({ { path = "x" } })
+  eq(tar, nil); eq(msg, "entry needs path and type"); eq(name, "EINVAL")
+  local n, m2, n2 = archive.extract(dir .. "/missing.tar", dir)
+  eq(n, nil); ok(type(m2) == "string"); eq(n2, "ENOENT")
+  local r, m3, n3 = archive.remove_tree(dir, "missing")
+  eq(r, nil); ok(m3:find("missing", 1, true), m3); eq(n3, "ENOENT")
+end)
+
+test("proc.run: the string form goes through the shell", function()
+  local r = assert(proc.run("echo $((1+2)); exit 5"))
+  eq(r.output, "3\n"); eq(r.status, 5)
+end)
+
+test("proc.run: the argv form has no shell and nothing to quote", function()
+  local r = assert(proc.run({ "printf", "[%s]\\n", "a b; echo $HOME", "`id`", "'q'" }))
+  eq(r.status, 0)
+  eq(r.output, "[a b; echo $HOME]\n[`id`]\n['q']\n")
+  r = assert(proc.run({ "sh", "-c", "echo $X; pwd; exit 3" }, { env = { X = "env" }, cwd = dir }))
+  eq(r.output, "env\n" .. dir .. "\n"); eq(r.status, 3)
+  r = assert(proc.run({ "echo", 42 }))
+  eq(r.output, "42\n")
+end)
+
+test("proc.run: a program that does not exist is nil, message, \"ENOENT\"", function()
+  local r, msg, name = proc.run({ "ccchef-no-such-program", "x" })
+  eq(r, nil)
+  ok(msg:find("ccchef-no-such-program", 1, true), msg)
+  eq(name, "ENOENT")
+  local r2, _, n2 = proc.run({ "true" }, { cwd = dir .. "/missing" })
+  eq(r2, nil); eq(n2, "ENOENT")
+end)
+
+test("proc.run: misuse raises", function()
+  ok(not pcall(proc.run, {}), "empty argv")
+  ok(not pcall(proc.run, { "echo", {} }), "a table in argv")
+  local good, err = pcall(proc.run, { "echo", true })
+  ok(not good and tostring(err):find("argv%[2%]"), tostring(err))
+end)
+
+cleanup()
