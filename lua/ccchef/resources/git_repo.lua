@@ -93,15 +93,19 @@ end
 -- The environment keeps git from prompting, its messages in English, and
 -- `git status` from rewriting the index (so load and plan write nothing).
 local function git(ctx, as, cwd, args)
-  local quoted = { "git", "-c", "advice.detachedHead=false" }
-  for _, a in ipairs(args) do quoted[#quoted + 1] = util.shell_quote(tostring(a)) end
+  -- An argv: no shell, so a URL or a path is one argument as it is.
+  local argv = { "git", "-c", "advice.detachedHead=false" }
+  for _, a in ipairs(args) do argv[#argv + 1] = tostring(a) end
   local env = { LC_ALL = "C", GIT_TERMINAL_PROMPT = "0", GIT_OPTIONAL_LOCKS = "0" }
   local opts = { cwd = cwd or "/", env = env, timeout = ctx.command_timeout }
   if as then
     opts.uid, opts.gid = as.uid, as.gid
     env.HOME = as.home
   end
-  local res, err = proc.run(table.concat(quoted, " "), opts)
+  local res, err, errname = proc.run(argv, opts)
+  if not res and errname == "ENOENT" then
+    errors.converge("git is not installed (no `git` command found)", { output = err, no_git = true })
+  end
   if not res then errors.converge("git could not start: " .. err) end
   if res.status == 127 then
     errors.converge("git is not installed (no `git` command found)", { output = res.output, no_git = true })
@@ -453,8 +457,7 @@ end
 local function chown_tree(p, ctx)
   local want = wanted_owner(p, ctx)
   local spec = (want.uid and tostring(want.uid) or "") .. ":" .. (want.gid and tostring(want.gid) or "")
-  local cmd = "chown -R -- " .. util.shell_quote(spec) .. " " .. util.shell_quote(p.destination)
-  local res, err = proc.run(cmd, { timeout = ctx.command_timeout })
+  local res, err = proc.run({ "chown", "-R", "--", spec, p.destination }, { timeout = ctx.command_timeout })
   if not res or res.status ~= 0 then
     errors.converge("chown -R failed: " .. (res and trimmed(res.output) or err))
   end
@@ -484,7 +487,7 @@ local function clone(p, cur, ctx, w)
   table.move({ "--", p.repository, dest }, 1, 3, #args + 1, args)
   local res = git(ctx, as, "/", args)
   if res.status ~= 0 then
-    if not cur.exists then proc.run("rm -rf -- " .. util.shell_quote(dest)) end
+    if not cur.exists then proc.run({ "rm", "-rf", "--", dest }) end
     errors.converge(string.format("git clone of %s failed: %s", p.repository, trimmed(res.output)),
       { output = res.output })
   end
@@ -498,7 +501,7 @@ end
 -- Takes exactly the steps plan returned.
 function M.apply(p, cur, action, steps, ctx)
   if steps.delete then
-    local res, err = proc.run("rm -rf -- " .. util.shell_quote(p.destination), { timeout = ctx.command_timeout })
+    local res, err = proc.run({ "rm", "-rf", "--", p.destination }, { timeout = ctx.command_timeout })
     if not res or res.status ~= 0 then
       errors.converge("delete failed: " .. (res and trimmed(res.output) or err))
     end

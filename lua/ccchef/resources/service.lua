@@ -7,7 +7,6 @@
 -- in Chef: a service resource does nothing until told.
 local errors = require("ccchef.errors")
 local run = require("ccchef.providers.run")
-local util = require("ccchef.util")
 
 local PROVIDERS = { "systemd", "sysvinit" }
 
@@ -56,7 +55,7 @@ local function running(p, ctx, prov, cur)
   if p.pattern then
     -- exec: the shell around pgrep has the pattern in its own command line
     -- and would match itself; pgrep never matches itself.
-    return run.run("exec pgrep -f -- " .. util.shell_quote(p.pattern), ctx).status == 0
+    return run.run({ "pgrep", "-f", "--", p.pattern }, ctx).status == 0
   end
   return prov.running(p, ctx, cur)
 end
