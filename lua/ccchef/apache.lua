@@ -5,7 +5,6 @@
 local errors = require("ccchef.errors")
 local proc = require("ccchef.proc")
 local sys = require("ccchef.sys")
-local util = require("ccchef.util")
 local values = require("ccchef.apache_values")
 
 local M = {}
@@ -20,16 +19,13 @@ function M.check_conf_dir(conf_dir)
   end
 end
 
--- apache2ctl for this configuration directory. Debian's apache2ctl runs
--- the instance /etc/apache2-NAME when APACHE_CONFDIR names it.
-function M.ctl(conf_dir, args)
-  local env = conf_dir ~= M.DEFAULT_CONF_DIR and ("APACHE_CONFDIR=" .. util.shell_quote(conf_dir) .. " ") or ""
-  return env .. "apache2ctl " .. args
-end
-
--- Returns true, or false and Apache's own message.
+-- Returns true, or false and Apache's own message (its stderr: proc.run
+-- captures both streams). apache2ctl runs as an argv, no shell; Debian's
+-- apache2ctl runs the instance /etc/apache2-NAME when APACHE_CONFDIR names
+-- it.
 function M.configtest(conf_dir)
-  local res, err = proc.run(M.ctl(conf_dir, "configtest") .. " 2>&1", { timeout = 60 })
+  local env = conf_dir ~= M.DEFAULT_CONF_DIR and { APACHE_CONFDIR = conf_dir } or nil
+  local res, err = proc.run({ "apache2ctl", "configtest" }, { timeout = 60, env = env })
   if not res then return false, "apache2ctl could not start: " .. err end
   if res.status == 0 then return true end
   -- Keep Apache's words; drop the noise lines apache2ctl adds.
