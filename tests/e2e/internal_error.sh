@@ -91,4 +91,39 @@ apply "$T/refused.lua"
 assert_code 1 "a converge error"
 assert_err "the world said no"
 
+# Inside a custom resource (a nested run): still ccchef's bug, exit 70,
+# though the custom resource has ignore_failure; the user's own error in
+# its action stays a resource failure that ignore_failure hides.
+K="$T/k"
+mkdir -p "$K/cookbooks/site/resources"
+cat >"$K/cookbooks/site/resources/wrap.lua" <<'LUA'
+return {
+  properties = { how = { type = "string", default = "bug" } },
+  default_action = "run",
+  actions = {
+    run = function(r)
+      if r.how == "user" then error("the action's own mistake") end
+      buggy(r.name) { how = r.how }
+    end,
+  },
+}
+LUA
+cat >"$K/nested.lua" <<LUA
+site_wrap "inner" { ignore_failure = true }
+file "$T/after3" { content = "never\n" }
+LUA
+(cd "$K" && apply nested.lua
+assert_code 70 "a bug in a nested run"
+assert_err "stack traceback:"
+assert_err "buggy_unit.lua:8: in field 'plan'"
+assert_no_file "$T/after3"
+cat >"$K/nested_user.lua" <<LUA
+site_wrap "inner" { how = "user", ignore_failure = true }
+file "$T/after4" { content = "ran\n" }
+LUA
+apply nested_user.lua
+assert_code 0 "the action's own error, ignored"
+assert_content "$T/after4" "ran"
+[ "$FAILS" = 0 ]) || FAILS=$((FAILS + 1))
+
 finish
