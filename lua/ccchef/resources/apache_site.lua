@@ -97,9 +97,10 @@ local function render(p)
   if p.port then
     if p.rewrites then
       -- Lazy rewrites are checked here: a bad one is the user's, not a bug.
+      -- The checked list goes into a view of p: load never writes into p.
       local ok, rw = pcall(apache.normalise_rewrites, p.rewrites)
       if not ok then errors.converge(errors.text(rw)) end
-      p.rewrites = rw
+      return apache.render_vhost(setmetatable({ rewrites = rw }, { __index = p }))
     end
     return apache.render_vhost(p)
   end
