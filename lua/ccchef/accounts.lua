@@ -32,11 +32,14 @@ function M.check_name(name, what)
   if problem then error(problem, 0) end
 end
 
--- Run a shadow tool: args is its argv (no shell, nothing to quote); raises
--- a converge error with the tool's output when it fails.
+-- Run a shadow tool: args is its argv (no shell: a comment with spaces or
+-- quotes is one argument); raises a converge error with the tool's output
+-- when it fails.
 function M.run(args, ctx)
-  local res, err = proc.run(args, { timeout = ctx.command_timeout, env = { LC_ALL = "C" } })
-  if not res then errors.converge("could not start " .. err) end
+  local argv = {}
+  for i, a in ipairs(args) do argv[i] = tostring(a) end
+  local res, err = proc.run(argv, { timeout = ctx.command_timeout, env = { LC_ALL = "C" } })
+  if not res then errors.converge(args[1] .. " could not start: " .. err) end
   if res.status ~= 0 or res.signal ~= 0 then
     errors.converge(string.format("%s failed (exit %d): %s", args[1], res.status,
       (res.output:gsub("%s+$", ""))), { output = res.output })

@@ -19,8 +19,10 @@ function M.check_conf_dir(conf_dir)
   end
 end
 
--- Returns true, or false and Apache's own message. Debian's apache2ctl
--- runs the instance /etc/apache2-NAME when APACHE_CONFDIR names it.
+-- Returns true, or false and Apache's own message (its stderr: proc.run
+-- captures both streams). apache2ctl runs as an argv, no shell; Debian's
+-- apache2ctl runs the instance /etc/apache2-NAME when APACHE_CONFDIR names
+-- it.
 function M.configtest(conf_dir)
   local env = conf_dir ~= M.DEFAULT_CONF_DIR and { APACHE_CONFDIR = conf_dir } or nil
   local res, err = proc.run({ "apache2ctl", "configtest" }, { timeout = 60, env = env })

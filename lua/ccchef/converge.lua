@@ -192,7 +192,12 @@ local COUNTS = { "resources", "updated", "failed", "skipped", "up_to_date", "ign
 -- Internal errors (a bug in ccchef) keep their traceback; error tables are
 -- the user's or the world's.
 function M.traceback(e)
-  if errors.is(e) then return e end
+  if errors.is(e) then
+    -- A bug a unit met during converge (errors.classify) already has the
+    -- traceback of where it happened.
+    if e.kind == "internal" then return e.traceback or e.message end
+    return e
+  end
   return debug.traceback(tostring(e), 2)
 end
 

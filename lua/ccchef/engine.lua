@@ -29,11 +29,38 @@ local function shows_diff(o)
   return r.level >= 3
 end
 
+-- ctx.planned, an engine service: the directories the resources planned so
+-- far would create. Why-run creates nothing, so a resource after
+-- `directory "/srv/app"` would find its parent missing and report a
+-- failure the real run would not have; units ask ctx.planned:has(parent)
+-- instead of knowing whether this is a why-run. In a real run a planned
+-- directory is made before the next resource plans, so the service
+-- records nothing and answers false.
+local Planned = {}
+Planned.__index = Planned
+
+-- path, and with recursive its missing ancestors.
+function Planned:add(path, recursive)
+  if not self.dirs then return end
+  repeat
+    self.dirs[path] = true
+    path = util.dirname(path)
+  until not recursive or path == "/" or sys.stat(path)
+end
+
+function Planned:has(path)
+  return self.dirs ~= nil and self.dirs[path] == true
+end
+
+-- Units never see whether this run is a why-run: the engine alone decides
+-- whether apply is called (act), and what an error a unit flags with
+-- `assumed` means (converge_action).
+
 -- The context units receive: what they may need from the run, nothing more.
 local function make_ctx(run)
   local o = run.opts
   return {
-    why_run = o.why_run,
+    planned = setmetatable({ dirs = o.why_run and {} or nil }, Planned),
     show_diff = shows_diff(o),
     backup_dir = o.backup_dir,
     backups = o.backups,
@@ -124,11 +151,9 @@ local function guards(p, ctx)
   return nil
 end
 
--- The work of converge_action, under its pcall. A named function called
+-- The work of converge_action, under its xpcall. A named function called
 -- with arguments, not a closure: a closure over four locals costs five
 -- allocations per resource.
--- The body of converge_action, run under pcall (a named function: no
--- closure per resource).
 local function act(run, r, action, ev, ctx)
   local p = resolve_props(r)
   ev.sensitive = p.sensitive or nil
@@ -150,23 +175,27 @@ local function act(run, r, action, ev, ctx)
   end
   local pf = run.prefetch
   ctx.prefetched = pf and pf.members[r] and pf.data or nil
-  local ok_load, current = pcall(r.unit.load, p, ctx, action)
+  -- Under classify, so that a bug in load keeps the traceback of where
+  -- it was raised.
+  local ok_load, current = xpcall(r.unit.load, errors.classify, p, ctx, action)
   ctx.prefetched = nil
   if not ok_load then error(current, 0) end
-  local changes, diff = r.unit.plan(p, current, action, ctx)
+  -- plan: the changes shown, a diff, and the steps apply takes (nil when
+  -- the unit needs nothing more than p and current).
+  local changes, diff, steps = r.unit.plan(p, current, action, ctx)
   if not changes or #changes == 0 then
     ev.status = "up-to-date"
     return
   end
   ev.changes = changes
   if not p.sensitive then ev.diff = diff end
-  if ctx.why_run then
+  if run.opts.why_run then
     ev.status = "would-update"
     return
   end
   -- Write-ahead: what this change will notify is on disk before it is made.
   if #r.notify_list > 0 or run.ahead then notify.before_change(run, r) end
-  local info = r.unit.apply(p, current, action, changes, ctx)
+  local info = r.unit.apply(p, current, action, steps, ctx)
   if type(info) == "table" then
     ev.backup = info.backup
     ev.output = info.output
@@ -183,8 +212,23 @@ local function converge_action(run, r, action, via)
   local ev = { event = "resource", type = r.type, name = r.name, resource = r.ref,
     action = action, file = r.file, line = r.line, via = via, parent = run.parent_ref,
     status = nil, duration = nil }
-  local ok, err = pcall(act, run, r, action, ev, ctx)
-  if not ok and ctx.why_run and run.would_change and errors.is(err) and (err.lazy or err.assumable) then
+  -- errors.classify tells the user's and the world's errors (tables) from
+  -- a bug in ccchef (anything else: an internal error with its traceback).
+  local ok, err = xpcall(act, errors.classify, run, r, action, ev, ctx)
+  if not ok and err.kind == "internal" then
+    -- Never hidden by ignore_failure: converge_resource stops the run with
+    -- it after reporting the event (exit 70, docs/architecture.md).
+    ev.status = "failed"
+    ev.error = "internal error in ccchef (please report): " .. err.message
+    ev.internal = err
+  elseif not ok and run.opts.why_run and err.assumed then
+    -- What the resource would do if what an earlier resource would
+    -- install or create were there (a service's package, apache2): the
+    -- unit says so with the error's `assumed` changes ({} = nothing to do).
+    ev.status = #err.assumed > 0 and "would-update" or "up-to-date"
+    ev.changes = #err.assumed > 0 and err.assumed or nil
+    if err.diff and not r.props.sensitive then ev.diff = err.diff end
+  elseif not ok and run.opts.why_run and run.would_change and (err.lazy or err.assumable) then
     -- Under why-run a lazy value may read what an earlier resource would
     -- have written, and a parent directory, owner or program an earlier
     -- resource would create is missing: not a failure, but unknown until
@@ -193,11 +237,10 @@ local function converge_action(run, r, action, via)
     ev.status = "would-update"
     ev.changes = { "unknown until the changes before it are made (" .. err.message .. ")" }
   elseif not ok then
-    local e = errors.wrap(err, "converge")
     ev.status = "failed"
     -- Errors from inside a custom resource carry their own location.
-    ev.error = e.file and errors.format(e) or e.message
-    ev.output = e.output
+    ev.error = err.file and errors.format(err) or err.message
+    ev.output = err.output
     if r.props.ignore_failure == true then ev.ignored = true end
   end
   -- Any change may change what a prefetch read (removing one package can
@@ -259,6 +302,9 @@ converge_resource = function(run, r, actions, via)
       end
     end
     run.reporter:resource(ev)
+    -- A bug in ccchef: up through nested runs and notifications to
+    -- M.converge, which saves what is pending and raises it again.
+    if ev.internal then error(ev.internal, 0) end
     if ev.status == "failed" and not ev.ignored then
       run.failure = run.failure or ev
       return false
@@ -296,7 +342,7 @@ function M.converge_nested(run, r, body, base)
     if not ok then errors.converge(string.format("%s failed inside it", cr.ref)) end
   end
   if #changed == 0 then return { status = "up-to-date" } end
-  return { status = run.ctx.why_run and "would-update" or "updated", changes = changed }
+  return { status = run.opts.why_run and "would-update" or "updated", changes = changed }
 end
 
 -- A signal (SIGTERM, SIGINT, SIGHUP) asked the run to stop: it stops
@@ -310,7 +356,24 @@ local function interrupted(run, next_ref)
   return true
 end
 
--- The converge phase. Returns the summary table.
+-- Every resource in order, then the delayed notifications. Returns false
+-- when a failure or a signal stopped the run.
+local function converge_all(run, collection)
+  -- Numeric loops over the collection here and in compile: ipairs costs a
+  -- call into C per element, in the loops that run once per resource.
+  for j = 1, #collection do
+    local r = collection[j]
+    if interrupted(run, r.ref) then return false end
+    if r.unit.prefetch and not (run.prefetch and run.prefetch.members[r]) then
+      prefetch_group(run, j)
+    end
+    if not converge_resource(run, r, r.actions, nil) then return false end
+  end
+  return notify.run_delayed(run, interrupted, converge_resource)
+end
+
+-- The converge phase. Returns the summary table; raises an internal error
+-- (kind "internal", with its traceback) when ccchef has a bug.
 function M.converge(run)
   local o = run.opts
   local reporter = o.reporter
@@ -338,25 +401,15 @@ function M.converge(run)
   if lock_warning then reporter:message("warn", lock_warning) end
   notify.replay_pending(run)
 
-  local ok = true
-  -- Numeric loops over the collection here and in compile: ipairs costs a
-  -- call into C per element, in the loops that run once per resource.
   local collection = run.collection
-  for j = 1, #collection do
-    local r = collection[j]
-    if interrupted(run, r.ref) then
-      ok = false
-      break
-    end
-    if r.unit.prefetch and not (run.prefetch and run.prefetch.members[r]) then
-      prefetch_group(run, j)
-    end
-    if not converge_resource(run, r, r.actions, nil) then
-      ok = false
-      break
-    end
+  local done, ok = xpcall(converge_all, errors.classify, run, collection)
+  if not done then
+    -- An internal error (a bug in ccchef): what is pending is saved as
+    -- for any failed run, then the error goes on to the exit with 70 and
+    -- its traceback (ccchef.converge).
+    notify.finish(run, false)
+    error(ok, 0)
   end
-  if ok then ok = notify.run_delayed(run, interrupted, converge_resource) end
   notify.finish(run, ok)
 
   local summary = { event = "run_end", node = run.node.hostname, why_run = o.why_run or false,

@@ -1,7 +1,8 @@
 -- ccchef.errors: errors as tables with fields (kind, message, file, line,
 -- resource, output), so reporters format them and tests match fields.
 -- kind "input" is the user's mistake (exit 2); "converge" is the world
--- refusing a change (exit 1).
+-- refusing a change (exit 1); "internal" is a bug in ccchef's own code
+-- (exit 70, with the traceback of where it happened: M.classify).
 local M = {}
 
 local Error = {}
@@ -34,6 +35,19 @@ function M.is(e)
   return getmetatable(e) == Error
 end
 
+-- The message handler units run under (xpcall): an error table is the
+-- user's or the world's and is returned as it is; anything else (a string
+-- Lua raised inside ccchef's own code: "attempt to index a nil value") is
+-- a bug, an "internal" error that keeps the traceback of where it was
+-- raised. User code (recipes, lazy values, guards, custom actions,
+-- templates) runs under its own pcall that turns its errors into input or
+-- converge errors, so they never reach this handler as strings.
+function M.classify(e)
+  if getmetatable(e) == Error then return e end
+  local msg = M.text(e)
+  return M.new("internal", msg, { traceback = debug.traceback(msg, 2) })
+end
+
 -- The text of an error value without running user code: tostring of a
 -- table a recipe raised would call its __tostring, outside the sandbox's
 -- instruction budget (an endless one would hang the run).
@@ -63,9 +77,10 @@ function M.full_name(file)
   return file
 end
 
--- Turn anything pcall caught into an error table. A string from a recipe
--- ("web.lua:3: attempt to call a nil value") keeps its location; a string
--- from ccchef's own modules is a bug and keeps its traceback.
+-- Turn anything pcall caught around user code into an error table. A
+-- string from a recipe ("web.lua:3: attempt to call a nil value") keeps
+-- its location. (A string from ccchef's own modules never gets here: units
+-- run under M.classify, which makes it an internal error.)
 function M.wrap(e, kind)
   if M.is(e) then return e end
   local msg = M.text(e)

@@ -90,36 +90,33 @@ function M.apply_attributes(path, p, cur, ctx)
   if not ok then errors.converge(err) end
 end
 
--- Why-run creates nothing, so a resource after `directory "/srv/app"` would
--- find its parent missing and report a failure the real run would not
--- have. Directories a why-run plans to create are remembered in ctx.cache.
-function M.plan_directory(ctx, path, recursive)
-  if not (ctx and ctx.why_run) then return end
-  repeat
-    ctx.cache["planned-dir:" .. path] = true
-    path = util.dirname(path)
-  until not recursive or path == "/" or sys.stat(path)
-end
-
-function M.planned_directory(ctx, path)
-  return ctx ~= nil and ctx.why_run and ctx.cache["planned-dir:" .. path] == true
-end
-
--- ctx is optional: with it, a parent a why-run plans to create counts.
--- The parent is resolved the safe way: an untrusted link on the way is an
--- error naming it (docs/safety.md).
-function M.require_parent(path, ctx)
+-- For load: the parent directory of path, when it is not one (missing, a
+-- file, an untrusted link on the way: docs/safety.md), as
+-- { path =, err =, errname = }; nil when it is a directory.
+function M.load_parent(path)
   local parent = util.dirname(path)
   local st, err, errname = sys.dirstat(parent)
-  if not st and M.planned_directory(ctx, parent) then return end
-  if st then return end
-  if errname == "ENOENT" then
-    errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)", parent),
-      { assumable = true })
-  elseif errname == "ENOTDIR" then
-    errors.converge(string.format("parent %s is not a directory", parent))
+  if st then return nil end
+  return { path = parent, err = err, errname = errname }
+end
+
+-- For plan: raises unless the parent load found missing (M.load_parent)
+-- is one an earlier resource planned to create (ctx.planned, the engine's
+-- service: only under why-run).
+function M.check_parent(missing, ctx)
+  if missing == nil or ctx.planned:has(missing.path) then return end
+  if missing.errname == "ENOENT" then
+    errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)",
+      missing.path), { assumable = true })
+  elseif missing.errname == "ENOTDIR" then
+    errors.converge(string.format("parent %s is not a directory", missing.path))
   end
-  errors.converge(err)
+  errors.converge(missing.err)
+end
+
+-- Both at once, where a step needs its parent now (apply).
+function M.require_parent(path, ctx)
+  M.check_parent(M.load_parent(path), ctx)
 end
 
 -- Diffs are computed only when the reporter shows them (ctx.show_diff,
@@ -147,34 +144,41 @@ function M.load_file(path, want, p, ctx)
     cur, err, errname = sys.lstat(path, want)
   end
   if not cur then
-    if errname == "ENOENT" or errname == "ENOTDIR" then return { exists = false } end
+    if errname == "ENOENT" or errname == "ENOTDIR" then
+      return { exists = false, want = want, parent = M.load_parent(path) }
+    end
     errors.converge(err)
   end
   sys.test_hook("loaded", path)
   cur.exists = true
+  cur.want = want
   return cur
 end
 
--- load_file for a file that should be a copy of the (large) file src:
--- compared by streaming both, memory independent of the size.
-function M.load_copy(path, src)
+-- load_file for a file that should be a copy of the (large) file src, of
+-- size bytes: compared by streaming both, memory independent of the size.
+function M.load_copy(path, src, size)
   local cur, err, errname = sys.same_file(path, src)
   if not cur then
     if errname == "ENOENT" or errname == "ENOTDIR" then
-      if sys.stat(src) then return { exists = false } end
+      if sys.stat(src) then
+        return { exists = false, source_file = src, source_size = size, parent = M.load_parent(path) }
+      end
       errors.converge("cannot read source: " .. err)
     end
     errors.converge(err)
   end
   sys.test_hook("loaded", path)
   cur.exists = true
+  cur.source_file, cur.source_size = src, size
   return cur
 end
 
--- Plan for a file that should exist with content `want` (nil: any content;
--- p.source_file instead: a large source compared and copied by streaming,
--- cur.same from load). Returns changes, diff.
-function M.plan_content(p, cur, want, action, ctx)
+-- Plan for a file that should exist with the content load wanted, cur.want
+-- (nil: any content; cur.source_file instead: a large source compared and
+-- copied by streaming, cur.same from load). Returns changes, diff.
+function M.plan_content(p, cur, action, ctx)
+  local want = cur.want
   local changes = {}
   if action == "delete" then
     if cur.exists then
@@ -187,14 +191,14 @@ function M.plan_content(p, cur, want, action, ctx)
   end
   local show = shows_diff(p, ctx)
   if not cur.exists then
-    M.require_parent(p.path, ctx)
+    M.check_parent(cur.parent, ctx)
     changes[1] = "create"
     if p.mode then changes[2] = "mode " .. util.format_mode(p.mode) end
     local d
     if show and want then
       d = #want > M.DIFF_MAX and omitted(#want) or diff.unified("", want, "/dev/null", p.path)
-    elseif show and p.source_file then
-      d = omitted(p.source_size)
+    elseif show and cur.source_file then
+      d = omitted(cur.source_size)
     end
     return changes, d
   end
@@ -207,13 +211,13 @@ function M.plan_content(p, cur, want, action, ctx)
   end
   if action == "create_if_missing" then return changes end
   local d
-  if (want or p.source_file) and not cur.same then
+  if (want or cur.source_file) and not cur.same then
     changes[#changes + 1] = "content"
     if show then
       if cur.old and want and #want <= M.DIFF_MAX then
         d = diff.unified(cur.old, want, p.path, p.path .. " (wanted)")
       else
-        d = omitted(math.max(cur.size, want and #want or p.source_size or 0))
+        d = omitted(math.max(cur.size, want and #want or cur.source_size or 0))
       end
     end
   end
@@ -228,7 +232,8 @@ function M.backup_keep(p, ctx)
 end
 
 -- Carry out a plan from plan_content. Returns { backup = path }.
-function M.apply_content(p, cur, want, action, changes, ctx)
+function M.apply_content(p, cur, action, steps, ctx)
+  local want = cur.want
   sys.test_hook("apply", p.path)
   local info = {}
   if action == "delete" then
@@ -237,15 +242,15 @@ function M.apply_content(p, cur, want, action, changes, ctx)
     if not ok then errors.converge(err) end
     return info
   end
-  local content_changes = cur.exists and (want or p.source_file) and not cur.same
+  local content_changes = cur.exists and (want or cur.source_file) and not cur.same
   if not cur.exists or content_changes then
     if content_changes then
       info.backup = backup.save(ctx.backup_dir, p.path, M.backup_keep(p, ctx), cur)
     end
     local ok, err
     local mode, uid, gid = p.mode, M.uid(ctx, p.owner), M.gid(ctx, p.group)
-    if want == nil and p.source_file then
-      ok, err = sys.copy(p.path, p.source_file, mode, uid, gid, true)
+    if want == nil and cur.source_file then
+      ok, err = sys.copy(p.path, cur.source_file, mode, uid, gid, true)
     else
       -- A file without content is created empty; an existing one is never
       -- read and rewritten (touch only sets its times, below).
@@ -260,16 +265,6 @@ function M.apply_content(p, cur, want, action, changes, ctx)
     if not ok then errors.converge(err) end
   end
   return info
-end
-
--- plan/apply for units whose load put the wanted content in p.want (file,
--- template): the whole unit interface past load is shared.
-function M.plan_want(p, cur, action, ctx)
-  return M.plan_content(p, cur, p.want, action, ctx)
-end
-
-function M.apply_want(p, cur, action, changes, ctx)
-  return M.apply_content(p, cur, p.want, action, changes, ctx)
 end
 
 -- rm -rf for directory and remote_directory deletes, by descriptors in C

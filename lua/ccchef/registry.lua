@@ -14,10 +14,23 @@ local PREFIX = "ccchef.resources."
 local builtin = {}
 for _, modname in ipairs(host.modules(PREFIX)) do builtin[modname:sub(#PREFIX + 1)] = modname end
 
+-- Test-only (docs/architecture.md "Errors"): CCCHEF_TEST_UNIT names a Lua
+-- file returning a unit that is registered like a built-in type, so that
+-- the test suite can converge a unit with a deliberate bug in it and see
+-- the internal error a bug in ccchef is. Never set outside tests.
+local function test_unit(name)
+  local path = os.getenv("CCCHEF_TEST_UNIT")
+  if path == nil or path == "" then return nil end
+  local chunk = assert(loadfile(path, "t"))
+  local unit = chunk()
+  if unit.name ~= name then return nil end
+  return M.add(unit, path)
+end
+
 M.types = setmetatable({}, {
   __index = function(_, name)
     local modname = builtin[name]
-    if modname == nil then return nil end
+    if modname == nil then return test_unit(name) end
     return M.add(require(modname), modname)
   end,
 })

@@ -2,8 +2,9 @@
 -- resource. Probing (dpkg-query, apt-cache policy) is kept apart from
 -- changing (apt-get update/install/remove/purge). Installed state always
 -- comes from dpkg's database through dpkg-query; apt-get's human output is
--- never parsed. Every command is built with shell quoting, never by pasting
--- user strings into a command line.
+-- never parsed. apt-get runs as an argv (no shell); the two probes are
+-- shell lines only to drop their stderr, built with shell quoting, never by
+-- pasting user strings into a command line.
 --
 -- cfg is the resource's apt_config: extra `-o KEY=VALUE` given to every
 -- apt-get and apt-cache call (tests point apt at a local repository with it).
@@ -24,8 +25,28 @@ local ENV = { DEBIAN_FRONTEND = "noninteractive", APT_LISTCHANGES_FRONTEND = "no
 -- Conffile policy: keep the admin's changed conffiles (confold) and take
 -- the package's default where dpkg would ask (confdef). Wait for the dpkg
 -- lock instead of failing while another apt runs.
-local APT_GET_OPTS = "-y -q -o DPkg::Lock::Timeout=300"
-  .. " -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+local APT_GET_OPTS = { "-y", "-q", "-o", "DPkg::Lock::Timeout=300",
+  "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold" }
+
+-- apt-get's argv (no shell): its options, cfg's, then the rest in order
+-- (lists are spliced in, false and nil skipped).
+local function apt_get(cfg, ...)
+  local argv = { "apt-get" }
+  table.move(APT_GET_OPTS, 1, #APT_GET_OPTS, 2, argv)
+  for _, k in ipairs(util.sorted_keys(cfg or {})) do
+    argv[#argv + 1] = "-o"
+    argv[#argv + 1] = k .. "=" .. tostring(cfg[k])
+  end
+  for i = 1, select("#", ...) do
+    local a = select(i, ...)
+    if type(a) == "table" then
+      table.move(a, 1, #a, #argv + 1, argv)
+    elseif a then
+      argv[#argv + 1] = a
+    end
+  end
+  return argv
+end
 
 local function config_args(cfg)
   local out = {}
@@ -47,9 +68,12 @@ local function quoted(list)
   return table.concat(out, " ")
 end
 
+-- cmd: a shell line (the probes, which drop stderr) or an argv.
 local function run(cmd, ctx)
   local res, err = proc.run(cmd, { env = ENV, timeout = ctx.command_timeout })
-  if not res then errors.converge("cannot start `" .. cmd .. "`: " .. err) end
+  if not res then
+    errors.converge("cannot start `" .. (type(cmd) == "table" and quoted(cmd) or cmd) .. "`: " .. err)
+  end
   return res
 end
 
@@ -175,7 +199,7 @@ function M.lists_age(cfg)
 end
 
 function M.update(cfg, ctx)
-  local res = run("apt-get " .. APT_GET_OPTS .. " " .. config_args(cfg) .. " update", ctx)
+  local res = run(apt_get(cfg, "update"), ctx)
   if res.status ~= 0 or res.signal ~= 0 or res.timed_out then
     errors.converge("apt-get update failed", { output = res.output })
   end
@@ -188,10 +212,7 @@ end
 -- specs: "name" or "name=version". downgrade: allow going to an older
 -- version (an explicit pin means exactly that version).
 function M.install(specs, cfg, options, downgrade, ctx)
-  local cmd = "apt-get " .. APT_GET_OPTS .. " " .. config_args(cfg)
-    .. (downgrade and " --allow-downgrades" or "") .. " " .. quoted(options or {})
-    .. " install -- " .. quoted(specs)
-  local res = run(cmd, ctx)
+  local res = run(apt_get(cfg, downgrade and "--allow-downgrades", options or {}, "install", "--", specs), ctx)
   if res.status ~= 0 or res.signal ~= 0 or res.timed_out then
     errors.converge(string.format("apt-get install %s failed (exit %d)", table.concat(specs, " "),
       res.status), { output = res.output })
@@ -201,9 +222,7 @@ end
 
 -- how: "remove" or "purge".
 function M.remove(names, how, cfg, options, ctx)
-  local cmd = "apt-get " .. APT_GET_OPTS .. " " .. config_args(cfg) .. " " .. quoted(options or {})
-    .. " " .. how .. " -- " .. quoted(names)
-  local res = run(cmd, ctx)
+  local res = run(apt_get(cfg, options or {}, how, "--", names), ctx)
   if res.status ~= 0 or res.signal ~= 0 or res.timed_out then
     errors.converge(string.format("apt-get %s %s failed (exit %d)", how, table.concat(names, " "),
       res.status), { output = res.output })

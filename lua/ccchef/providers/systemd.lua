@@ -4,7 +4,6 @@
 -- run over many services stays cheap.
 local errors = require("ccchef.errors")
 local run = require("ccchef.providers.run")
-local util = require("ccchef.util")
 
 local M = { name = "systemd" }
 
@@ -19,14 +18,10 @@ local ENABLED = { enabled = true, ["enabled-runtime"] = true, static = true, ind
 local DISABLABLE = { enabled = true, ["enabled-runtime"] = true }
 local RUNNING = { active = true, reloading = true, activating = true }
 
-local function unit(p)
-  return util.shell_quote(p.service_name)
-end
-
 -- The unit's properties, read once per converge of the resource.
 local function show(p, ctx, cur)
   if cur.show then return cur.show end
-  local res = run.check("systemctl show -p " .. PROPS .. " -- " .. unit(p), ctx,
+  local res = run.check({ "systemctl", "show", "-p", PROPS, "--", p.service_name }, ctx,
     "reading the state of unit " .. p.service_name)
   local t = {}
   for k, v in res.output:gmatch("([%w]+)=([^\n]*)") do t[k] = v end
@@ -66,10 +61,10 @@ function M.act(p, action, ctx, cur)
   -- A unit file changed on disk since systemd read it: load the new one
   -- first, or systemd would act on the old definition.
   if cur and cur.needs_reload then
-    run.check("systemctl daemon-reload", ctx, "daemon-reload")
+    run.check({ "systemctl", "daemon-reload" }, ctx, "daemon-reload")
     cur.needs_reload = false
   end
-  return run.check("systemctl " .. action .. " -- " .. unit(p), ctx, action)
+  return run.check({ "systemctl", action, "--", p.service_name }, ctx, action)
 end
 
 return M

@@ -11,14 +11,14 @@ local util = require("ccchef.util")
 
 local M = { name = "sysvinit" }
 
-local CLEAN_ENV = "env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C"
-
 local function script(p)
   return "/etc/init.d/" .. p.service_name
 end
 
+-- The script with a verb, as argv (no shell) in a clean environment.
 local function script_cmd(p, verb)
-  return CLEAN_ENV .. " " .. util.shell_quote(script(p)) .. " " .. verb
+  return { "env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C",
+    script(p), verb }
 end
 
 -- nil when the init script is there, else why the service cannot be managed.
@@ -55,7 +55,7 @@ function M.act(p, action, ctx)
     local cmd = "update-rc.d " .. name .. " defaults && update-rc.d " .. name .. " enable"
     return run.check(cmd, ctx, "enable")
   elseif action == "disable" then
-    return run.check("update-rc.d " .. name .. " disable", ctx, "disable")
+    return run.check({ "update-rc.d", p.service_name, "disable" }, ctx, "disable")
   end
   return run.check(script_cmd(p, VERBS[action]), ctx, action)
 end

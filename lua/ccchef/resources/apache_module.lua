@@ -58,15 +58,21 @@ function M.load(p, ctx, action)
   local cur = { missing = {}, present = {} }
   local mods
   if action == "enable" then
-    if not sys.stat(p.conf_dir .. "/mods-available") then
-      if ctx.why_run then
-        cur.unknown = true
-        return cur
-      end
-      apache.check_conf_dir(p.conf_dir)
-    end
     mods = {}
-    closure(p.conf_dir, p.name, {}, mods)
+    if sys.stat(p.conf_dir .. "/mods-available") then
+      closure(p.conf_dir, p.name, {}, mods)
+    else
+      -- Under why-run apache2 may be a package an earlier resource would
+      -- install: the engine reports what would happen instead.
+      local ok, err = pcall(function()
+        apache.check_conf_dir(p.conf_dir)
+        closure(p.conf_dir, p.name, {}, mods)
+      end)
+      if not ok then
+        if errors.is(err) then err.assumed = { "enable " .. p.name .. " (apache2 not installed yet)" } end
+        error(err, 0)
+      end
+    end
   else
     mods = { p.name }
   end
@@ -84,7 +90,6 @@ function M.load(p, ctx, action)
 end
 
 function M.plan(p, cur, action)
-  if cur.unknown then return { "enable " .. p.name .. " (apache2 not installed yet)" } end
   if action == "enable" then
     if #cur.missing == 0 then return {} end
     return { "enable " .. table.concat(cur.missing, ", ") }

@@ -95,7 +95,13 @@ local function render(p)
     return out
   end
   if p.port then
-    if p.rewrites then p.rewrites = apache.normalise_rewrites(p.rewrites) end
+    if p.rewrites then
+      -- Lazy rewrites are checked here: a bad one is the user's, not a bug.
+      -- The checked list goes into a view of p: load never writes into p.
+      local ok, rw = pcall(apache.normalise_rewrites, p.rewrites)
+      if not ok then errors.converge(errors.text(rw)) end
+      return apache.render_vhost(setmetatable({ rewrites = rw }, { __index = p }))
+    end
     return apache.render_vhost(p)
   end
   return p.config -- nil: enable a site file someone else manages (a2ensite)
@@ -109,29 +115,46 @@ function M.load(p, ctx, action)
   if st then cur.content = sys.read(avail) end
   local lst = sys.lstat(enabled)
   cur.enabled_link = lst ~= nil
-  if action == "enable" or action == "create" then p.want = render(p) end
+  if action == "enable" or action == "create" then
+    -- The wanted content goes with the state read, never into p.
+    cur.want = render(p)
+    if not cur.exists then
+      local ok, err = pcall(apache.check_conf_dir, p.conf_dir)
+      if not ok then
+        if not errors.is(err) then error(err, 0) end
+        cur.no_conf_dir = err.message
+      end
+    end
+  end
   return cur
 end
 
-function M.plan(p, cur, action, ctx)
+function M.plan(p, cur, action)
   local changes, d = {}, nil
-  if action == "enable" and p.want == nil then
-    if not cur.exists and not ctx.why_run then
-      errors.converge(string.format("%s does not exist and no config was given (port, source or config)", cur.avail))
+  if action == "enable" and cur.want == nil then
+    if not cur.exists then
+      -- Under why-run an earlier resource may write it: the engine
+      -- reports the enable the unit would do then.
+      errors.converge(string.format("%s does not exist and no config was given (port, source or config)", cur.avail),
+        { assumed = cur.enabled_link and {} or { "enable" } })
     end
     if not cur.enabled_link then changes[1] = "enable" end
     return changes
   end
   if action == "enable" or action == "create" then
     if not cur.exists then
-      if not ctx.why_run then apache.check_conf_dir(p.conf_dir) end
       changes[#changes + 1] = "create " .. cur.avail
-      d = diff.unified("", p.want, "/dev/null", cur.avail)
-    elseif cur.content ~= p.want then
+      d = diff.unified("", cur.want, "/dev/null", cur.avail)
+    elseif cur.content ~= cur.want then
       changes[#changes + 1] = "config"
-      d = diff.unified(cur.content, p.want, cur.avail, cur.avail .. " (wanted)")
+      d = diff.unified(cur.content, cur.want, cur.avail, cur.avail .. " (wanted)")
     end
     if action == "enable" and not cur.enabled_link then changes[#changes + 1] = "enable" end
+    if cur.no_conf_dir then
+      -- apache2 not installed (yet): under why-run an earlier package
+      -- resource would install it.
+      errors.converge(cur.no_conf_dir, { assumable = true, assumed = changes, diff = d })
+    end
   elseif action == "disable" then
     if cur.enabled_link then changes[1] = "disable" end
   elseif action == "delete" then
@@ -151,7 +174,7 @@ local function restore(cur, made_link)
   end
 end
 
-function M.apply(p, cur, action, changes, ctx)
+function M.apply(p, cur, action, steps, ctx)
   local info = {}
   if action == "disable" or action == "delete" then
     if cur.enabled_link then
@@ -166,11 +189,11 @@ function M.apply(p, cur, action, changes, ctx)
     return info
   end
   apache.check_conf_dir(p.conf_dir)
-  if p.want ~= nil and cur.exists and cur.content ~= p.want then
+  if cur.want ~= nil and cur.exists and cur.content ~= cur.want then
     info.backup = backup.save(ctx.backup_dir, cur.avail, ctx.backups)
   end
-  if p.want ~= nil and cur.content ~= p.want then
-    local ok, err = sys.write(cur.avail, p.want, 420 --[[0644]], nil, nil, true)
+  if cur.want ~= nil and cur.content ~= cur.want then
+    local ok, err = sys.write(cur.avail, cur.want, 420 --[[0644]], nil, nil, true)
     if not ok then errors.converge(err) end
   end
   local made_link = false

@@ -17,10 +17,6 @@ local M = {
   default_action = "create",
 }
 
-function M.load(p)
-  return fileops.load_file(p.path)
-end
-
 -- Does the directory have entries? Read from the directory itself (a link
 -- there is refused by load's type check before this is asked).
 local function has_entries(path)
@@ -29,29 +25,42 @@ local function has_entries(path)
   return next(entries) ~= nil
 end
 
+function M.load(p, ctx, action)
+  local cur = fileops.load_file(p.path)
+  if action == "delete" and cur.exists and cur.type == "directory" and not p.recursive then
+    cur.has_entries = has_entries(p.path)
+  end
+  if not cur.exists then
+    local parent = util.dirname(p.path)
+    local pst, perr, perrname = sys.dirstat(parent)
+    if not pst and perrname ~= "ENOENT" then errors.converge(perr) end
+    cur.parent_missing = not pst
+    -- Resolved now: an unknown owner or group fails before the directory
+    -- is made, not leaving it behind half-configured.
+    cur.uid, cur.gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  end
+  return cur
+end
+
 function M.plan(p, cur, action, ctx)
   if action == "delete" then
     if not cur.exists then return {} end
     if cur.type ~= "directory" then errors.converge(p.path .. " exists and is not a directory") end
-    if not p.recursive and has_entries(p.path) then
+    if cur.has_entries then
       errors.converge(p.path .. " is not empty (set recursive = true to delete it with its contents)")
     end
     return { "delete" }
   end
   if not cur.exists then
     local parent = util.dirname(p.path)
-    local pst, perr, perrname = sys.dirstat(parent)
-    if not pst and perrname ~= "ENOENT" then errors.converge(perr) end
-    if not p.recursive and not pst and not fileops.planned_directory(ctx, parent) then
+    if not p.recursive and cur.parent_missing and not ctx.planned:has(parent) then
       errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
     end
     local changes = { "create" }
     if p.mode then changes[#changes + 1] = "mode " .. util.format_mode(p.mode) end
-    -- Resolve owner and group now: an unknown name must fail before the
-    -- directory is made, not leave it behind half-configured.
-    if fileops.uid(ctx, p.owner) then changes[#changes + 1] = "owner " .. tostring(p.owner) end
-    if fileops.gid(ctx, p.group) then changes[#changes + 1] = "group " .. tostring(p.group) end
-    fileops.plan_directory(ctx, p.path, p.recursive)
+    if cur.uid then changes[#changes + 1] = "owner " .. tostring(p.owner) end
+    if cur.gid then changes[#changes + 1] = "group " .. tostring(p.group) end
+    ctx.planned:add(p.path, p.recursive)
     return changes
   end
   if cur.type ~= "directory" then
@@ -61,7 +70,7 @@ function M.plan(p, cur, action, ctx)
 end
 
 
-function M.apply(p, cur, action, changes, ctx)
+function M.apply(p, cur, action, steps, ctx)
   sys.test_hook("apply", p.path)
   if action == "delete" then
     fileops.remove_tree(p.path)

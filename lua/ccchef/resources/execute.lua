@@ -38,7 +38,7 @@ function M.plan(p, cur)
   return { "run `" .. p.command .. "`" }
 end
 
-function M.apply(p, cur, action, changes, ctx)
+function M.apply(p, cur, action, steps, ctx)
   local opts = {
     cwd = p.cwd,
     env = p.environment,

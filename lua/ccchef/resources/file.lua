@@ -37,17 +37,17 @@ local function source_path(p)
   errors.converge(string.format("source file %s not found (looked in %s/files/ and %s/)", p.source, dir, dir))
 end
 
--- A source larger than a diff would show is never read into memory: it is
--- compared and copied by streaming (p.source_file), so a 1 GB source costs
--- no more memory than a small one.
+-- The wanted content, or nil and the path and size of a source larger
+-- than a diff would show: that one is never read into memory but compared
+-- and copied by streaming, so a 1 GB source costs no more memory than a
+-- small one.
 local function wanted_content(p)
   if p.content ~= nil then return p.content end
   if p.source ~= nil then
     local path = source_path(p)
     local st = sys.stat(path)
     if st and st.type == "file" and st.size > fileops.DIFF_MAX then
-      p.source_file, p.source_size = path, st.size
-      return nil
+      return nil, path, st.size
     end
     local text, err = sys.read(path)
     if not text then errors.converge("cannot read source: " .. err) end
@@ -56,13 +56,15 @@ local function wanted_content(p)
   return nil
 end
 
+-- What is wanted goes with the state read (cur.want, cur.source_file),
+-- never into p.
 function M.load(p, ctx)
-  p.want = wanted_content(p)
-  if p.source_file then return fileops.load_copy(p.path, p.source_file) end
-  return fileops.load_file(p.path, p.want, p, ctx)
+  local want, source_file, size = wanted_content(p)
+  if source_file then return fileops.load_copy(p.path, source_file, size) end
+  return fileops.load_file(p.path, want, p, ctx)
 end
 
-M.plan = fileops.plan_want
-M.apply = fileops.apply_want
+M.plan = fileops.plan_content
+M.apply = fileops.apply_content
 
 return M

@@ -93,15 +93,19 @@ end
 -- The environment keeps git from prompting, its messages in English, and
 -- `git status` from rewriting the index (so load and plan write nothing).
 local function git(ctx, as, cwd, args)
-  local quoted = { "git", "-c", "advice.detachedHead=false" }
-  for _, a in ipairs(args) do quoted[#quoted + 1] = util.shell_quote(tostring(a)) end
+  -- An argv: no shell, so a URL or a path is one argument as it is.
+  local argv = { "git", "-c", "advice.detachedHead=false" }
+  for _, a in ipairs(args) do argv[#argv + 1] = tostring(a) end
   local env = { LC_ALL = "C", GIT_TERMINAL_PROMPT = "0", GIT_OPTIONAL_LOCKS = "0" }
   local opts = { cwd = cwd or "/", env = env, timeout = ctx.command_timeout }
   if as then
     opts.uid, opts.gid = as.uid, as.gid
     env.HOME = as.home
   end
-  local res, err = proc.run(table.concat(quoted, " "), opts)
+  local res, err, errname = proc.run(argv, opts)
+  if not res and errname == "ENOENT" then
+    errors.converge("git is not installed (no `git` command found)", { output = err, no_git = true })
+  end
   if not res then errors.converge("git could not start: " .. err) end
   if res.status == 127 then
     errors.converge("git is not installed (no `git` command found)", { output = res.output, no_git = true })
@@ -135,42 +139,6 @@ local function wanted_owner(p, ctx)
     gid = u and u.gid
   end
   return { uid = uid, gid = gid }
-end
-
-function M.load(p, ctx)
-  local cur = { dest = p.destination }
-  local st, err, errname = sys.lstat(p.destination)
-  if not st then
-    if errname ~= "ENOENT" and errname ~= "ENOTDIR" then errors.converge(err) end
-    cur.exists = false
-    return cur
-  end
-  if st.type == "link" then
-    errors.converge(p.destination .. " is a symbolic link; give the path of the checkout itself")
-  elseif st.type ~= "directory" then
-    errors.converge(p.destination .. " exists and is not a directory")
-  end
-  cur.exists, cur.uid, cur.gid = true, st.uid, st.gid
-  if not sys.lstat(p.destination .. "/.git") then
-    if #(sys.listdir(p.destination) or {}) > 0 then
-      errors.converge(p.destination ..
-        " exists and is not a git checkout (no .git); move it away or delete it first")
-    end
-    cur.empty = true
-    return cur
-  end
-  cur.checkout = true
-  -- Read as the checkout's owner: git refuses a repository owned by someone
-  -- else, and that refusal protects root from a user's hooks and config.
-  if sys.geteuid() == 0 and st.uid ~= 0 then cur.reader = identity(st.uid, st.gid) end
-  local head = git(ctx, cur.reader, p.destination, { "rev-parse", "--verify", "-q", "HEAD" })
-  if head.output:find("dubious ownership", 1, true) then
-    errors.converge("git refuses the checkout: " .. trimmed(head.output), { output = head.output })
-  end
-  cur.head = head.status == 0 and head.output:match("^(%x+)") or nil
-  local url = git(ctx, cur.reader, p.destination, { "config", "--get", "remote.origin.url" })
-  cur.url = url.status == 0 and trimmed(url.output) or nil
-  return cur
 end
 
 -- Files with local modifications (tracked files only: untracked files are
@@ -247,7 +215,8 @@ local function resolve(p, ctx, as)
 end
 
 ---------------------------------------------------------------------------
--- Planning
+-- Reading the world: every probe, git's network look-ups included, is in
+-- load; plan only compares what load read.
 
 local function owner_change(p, cur, ctx)
   local want = wanted_owner(p, ctx)
@@ -267,85 +236,159 @@ local function writer(p, cur, ctx)
   return cur.reader
 end
 
-function M.plan(p, cur, action, ctx)
-  if action == "delete" then
-    if not cur.exists then return {} end
-    if cur.checkout and not p.force then
-      local files = modified_files(p, cur, ctx)
-      if #files > 0 then
-        errors.converge(string.format(
-          "%s has local modifications (%s); set force = true to delete it anyway",
-          p.destination, table.concat(files, ", ", 1, math.min(#files, 5))))
-      end
-    end
-    return { "delete checkout" }
+-- The checkout as it is: directory, HEAD, origin.
+local function read_checkout(p, ctx)
+  local cur = { dest = p.destination }
+  local st, err, errname = sys.lstat(p.destination)
+  if not st then
+    if errname ~= "ENOENT" and errname ~= "ENOTDIR" then errors.converge(err) end
+    cur.exists = false
+    return cur
   end
+  if st.type == "link" then
+    errors.converge(p.destination .. " is a symbolic link; give the path of the checkout itself")
+  elseif st.type ~= "directory" then
+    errors.converge(p.destination .. " exists and is not a directory")
+  end
+  cur.exists, cur.uid, cur.gid = true, st.uid, st.gid
+  if not sys.lstat(p.destination .. "/.git") then
+    if #(sys.listdir(p.destination) or {}) > 0 then
+      errors.converge(p.destination ..
+        " exists and is not a git checkout (no .git); move it away or delete it first")
+    end
+    cur.empty = true
+    return cur
+  end
+  cur.checkout = true
+  -- Read as the checkout's owner: git refuses a repository owned by someone
+  -- else, and that refusal protects root from a user's hooks and config.
+  if sys.geteuid() == 0 and st.uid ~= 0 then cur.reader = identity(st.uid, st.gid) end
+  local head = git(ctx, cur.reader, p.destination, { "rev-parse", "--verify", "-q", "HEAD" })
+  if head.output:find("dubious ownership", 1, true) then
+    errors.converge("git refuses the checkout: " .. trimmed(head.output), { output = head.output })
+  end
+  cur.head = head.status == 0 and head.output:match("^(%x+)") or nil
+  local url = git(ctx, cur.reader, p.destination, { "config", "--get", "remote.origin.url" })
+  cur.url = url.status == 0 and trimmed(url.output) or nil
+  return cur
+end
 
+-- An error met while reading, kept for plan to raise in its place (a
+-- missing user or git may be what an earlier resource would create).
+local function kept(fn, ...)
+  local ok, v = pcall(fn, ...)
+  if ok then return v, nil end
+  if not errors.is(v) then error(v, 0) end -- a bug: the engine's to report
+  return nil, v
+end
+
+function M.load(p, ctx, action)
+  local cur = read_checkout(p, ctx)
+  if action == "delete" then
+    if cur.checkout and not p.force then cur.modified = modified_files(p, cur, ctx) end
+    return cur
+  end
   if not cur.checkout then
     local parent = util.dirname(p.destination)
     if not cur.exists and not sys.stat(parent) then
-      errors.converge(string.format("parent directory %s does not exist", parent))
+      cur.no_parent = parent
+      return cur
     end
-    -- The user may be one an earlier resource would create: under why-run
-    -- look the revision up as ourselves then.
-    local wok, as = pcall(writer, p, cur, ctx)
-    if not wok then
-      if not ctx.why_run then error(as, 0) end
-      as = nil
+    -- The user may be one an earlier resource would create: the revision
+    -- is then looked up as ourselves, and plan raises the user's error.
+    local as
+    as, cur.writer_error = kept(writer, p, cur, ctx)
+    cur.wanted, cur.resolve_error = kept(resolve, p, ctx, as)
+    return cur
+  end
+  cur.owner_change = owner_change(p, cur, ctx)
+  if action == "sync" then
+    -- A full commit id already checked out needs no look-up at all.
+    if is_full_sha(p.revision) and cur.head == p.revision:lower() then
+      cur.wanted = { sha = cur.head, kind = "commit", name = p.revision }
+    else
+      cur.wanted = resolve(p, ctx, writer(p, cur, ctx))
     end
-    local ok, wanted = pcall(resolve, p, ctx, as)
-    if not ok then
-      -- git may come from a package an earlier resource would install.
-      if ctx.why_run and errors.is(wanted) and wanted.no_git then
-        return { string.format("clone %s at %s (git is not installed yet)", p.repository, p.revision) }
-      end
-      error(wanted, 0)
+    if cur.head ~= cur.wanted.sha then cur.modified = modified_files(p, cur, ctx) end
+  end
+  local moving = cur.modified ~= nil
+  if p.enable_submodules and not moving then cur.submodules_stale = submodules_stale(p, cur, ctx) end
+  return cur
+end
+
+---------------------------------------------------------------------------
+-- Planning: a function of p and what load read. Returns the changes shown
+-- and the steps apply takes: { clone = true } or { remote =, move =,
+-- discard =, submodules =, chown = }.
+
+-- A kept error raised again, with what why-run assumes would happen.
+local function raise(e, assumed)
+  errors.converge(e.message, { output = e.output, assumable = e.assumable, no_git = e.no_git, assumed = assumed })
+end
+
+function M.plan(p, cur, action)
+  if action == "delete" then
+    if not cur.exists then return {} end
+    local files = cur.modified
+    if files and #files > 0 then
+      errors.converge(string.format(
+        "%s has local modifications (%s); set force = true to delete it anyway",
+        p.destination, table.concat(files, ", ", 1, math.min(#files, 5))))
     end
-    cur.wanted = wanted
-    return { string.format("clone %s at %s (%s)", p.repository, p.revision, short(wanted.sha)) }
+    return { "delete checkout" }, nil, { delete = true }
   end
 
-  local changes = {}
-  local oc = owner_change(p, cur, ctx)
-  local moving = false
+  if not cur.checkout then
+    if cur.no_parent then
+      errors.converge(string.format("parent directory %s does not exist", cur.no_parent))
+    end
+    local assumed
+    if cur.resolve_error then
+      -- git may come from a package an earlier resource would install.
+      if cur.resolve_error.no_git then
+        assumed = { string.format("clone %s at %s (git is not installed yet)", p.repository, p.revision) }
+      end
+    else
+      assumed = { string.format("clone %s at %s (%s)", p.repository, p.revision, short(cur.wanted.sha)) }
+    end
+    if cur.writer_error then raise(cur.writer_error, assumed) end
+    if cur.resolve_error then raise(cur.resolve_error, assumed) end
+    return assumed, nil, { clone = cur.wanted }
+  end
+
+  local changes, steps = {}, {}
+  local w = cur.wanted
   if action == "sync" then
     if p.repository ~= cur.url then
       changes[#changes + 1] = string.format("remote origin %s -> %s", tostring(cur.url), p.repository)
+      steps.remote = cur.url and "set-url" or "add"
     end
-    -- A full commit id already checked out needs no look-up at all.
-    local wanted
-    if is_full_sha(p.revision) and cur.head == p.revision:lower() then
-      wanted = { sha = cur.head, kind = "commit", name = p.revision }
-    else
-      wanted = resolve(p, ctx, writer(p, cur, ctx))
-    end
-    cur.wanted = wanted
-    if cur.head ~= wanted.sha then
-      moving = true
-      local files = modified_files(p, cur, ctx)
+    if cur.head ~= w.sha then
+      steps.move = w
+      local files = cur.modified
       if #files > 0 then
         if not p.force then
           errors.converge(string.format(
             "%s has local modifications (%s); not moving it to %s (%s); set force = true to discard them",
-            p.destination, table.concat(files, ", ", 1, math.min(#files, 5)), p.revision, short(wanted.sha)))
+            p.destination, table.concat(files, ", ", 1, math.min(#files, 5)), p.revision, short(w.sha)))
         end
-        cur.discard = true
+        steps.discard = true
         changes[#changes + 1] = string.format("discard local modifications (%d %s)", #files,
           #files == 1 and "file" or "files")
       end
-      changes[#changes + 1] = string.format("move %s -> %s (%s %s)", short(cur.head), short(wanted.sha),
-        wanted.kind, wanted.name)
+      changes[#changes + 1] = string.format("move %s -> %s (%s %s)", short(cur.head), short(w.sha),
+        w.kind, w.name)
     end
   end
-  if p.enable_submodules and not moving and submodules_stale(p, cur, ctx) then
-    cur.submodules = true
+  if cur.submodules_stale then
+    steps.submodules = true
     changes[#changes + 1] = "update submodules"
   end
-  if oc then
-    cur.chown = true
-    changes[#changes + 1] = oc
+  if cur.owner_change then
+    steps.chown = true
+    changes[#changes + 1] = cur.owner_change
   end
-  return changes
+  return changes, nil, steps
 end
 
 ---------------------------------------------------------------------------
@@ -414,15 +457,14 @@ end
 local function chown_tree(p, ctx)
   local want = wanted_owner(p, ctx)
   local spec = (want.uid and tostring(want.uid) or "") .. ":" .. (want.gid and tostring(want.gid) or "")
-  local cmd = "chown -R -- " .. util.shell_quote(spec) .. " " .. util.shell_quote(p.destination)
-  local res, err = proc.run(cmd, { timeout = ctx.command_timeout })
+  local res, err = proc.run({ "chown", "-R", "--", spec, p.destination }, { timeout = ctx.command_timeout })
   if not res or res.status ~= 0 then
     errors.converge("chown -R failed: " .. (res and trimmed(res.output) or err))
   end
 end
 
-local function clone(p, cur, ctx)
-  local dest, w = p.destination, cur.wanted
+local function clone(p, cur, ctx, w)
+  local dest = p.destination
   local want = wanted_owner(p, ctx)
   if not cur.exists then
     local ok, err = sys.mkdir(dest, 493 --[[0755]])
@@ -445,7 +487,7 @@ local function clone(p, cur, ctx)
   table.move({ "--", p.repository, dest }, 1, 3, #args + 1, args)
   local res = git(ctx, as, "/", args)
   if res.status ~= 0 then
-    if not cur.exists then proc.run("rm -rf -- " .. util.shell_quote(dest)) end
+    if not cur.exists then proc.run({ "rm", "-rf", "--", dest }) end
     errors.converge(string.format("git clone of %s failed: %s", p.repository, trimmed(res.output)),
       { output = res.output })
   end
@@ -456,36 +498,34 @@ local function clone(p, cur, ctx)
   if p.enable_submodules then update_submodules(p, ctx, as) end
 end
 
-function M.apply(p, cur, action, changes, ctx)
-  if action == "delete" then
-    local res, err = proc.run("rm -rf -- " .. util.shell_quote(p.destination), { timeout = ctx.command_timeout })
+-- Takes exactly the steps plan returned.
+function M.apply(p, cur, action, steps, ctx)
+  if steps.delete then
+    local res, err = proc.run({ "rm", "-rf", "--", p.destination }, { timeout = ctx.command_timeout })
     if not res or res.status ~= 0 then
       errors.converge("delete failed: " .. (res and trimmed(res.output) or err))
     end
     return
   end
-  if not cur.checkout then
-    clone(p, cur, ctx)
+  if steps.clone then
+    clone(p, cur, ctx, steps.clone)
     return
   end
   -- Ownership first: afterwards git runs as the wanted user.
-  if cur.chown then chown_tree(p, ctx) end
+  if steps.chown then chown_tree(p, ctx) end
   local as = writer(p, cur, ctx)
   local dest = p.destination
-  if action == "sync" then
-    if p.repository ~= cur.url then
-      local verb = cur.url and "set-url" or "add"
-      git_ok(ctx, as, dest, { "remote", verb, "origin", p.repository }, "git remote " .. verb)
-    end
-    if cur.wanted and cur.head ~= cur.wanted.sha then
-      if cur.discard then git_ok(ctx, as, dest, { "reset", "--hard", "--quiet" }, "git reset --hard") end
-      fetch(p, ctx, as, cur.wanted)
-      move(p, ctx, as, cur.wanted)
-      if p.enable_submodules then update_submodules(p, ctx, as) end
-      return
-    end
+  if steps.remote then
+    git_ok(ctx, as, dest, { "remote", steps.remote, "origin", p.repository }, "git remote " .. steps.remote)
   end
-  if cur.submodules then update_submodules(p, ctx, as) end
+  if steps.move then
+    if steps.discard then git_ok(ctx, as, dest, { "reset", "--hard", "--quiet" }, "git reset --hard") end
+    fetch(p, ctx, as, steps.move)
+    move(p, ctx, as, steps.move)
+    if p.enable_submodules then update_submodules(p, ctx, as) end
+    return
+  end
+  if steps.submodules then update_submodules(p, ctx, as) end
 end
 
 return M

@@ -56,29 +56,10 @@ local function wanted_members(p, cur)
   return accounts.sorted_set(p.members)
 end
 
-function M.plan(p, cur, action)
+-- The groupdel, groupadd or groupmod command the plan's changes need.
+local function command(p, cur, action)
   if action == "remove" then
-    return cur.exists and { "remove group" } or {}
-  end
-  if not cur.exists then
-    return { p.system and "create system group" or "create group" }
-  end
-  local changes = {}
-  if p.gid and cur.gid ~= p.gid then
-    changes[#changes + 1] = string.format("gid %d -> %d", cur.gid, p.gid)
-  end
-  local members = wanted_members(p, cur)
-  if members then
-    changes[#changes + 1] = string.format("members %s -> %s", accounts.show(cur.members),
-      accounts.show(members))
-  end
-  return changes
-end
-
-function M.apply(p, cur, action, changes, ctx)
-  if action == "remove" then
-    accounts.run({ "groupdel", p.group_name }, ctx)
-    return
+    return { "groupdel", p.group_name }
   end
   local args = { cur.exists and "groupmod" or "groupadd" }
   if p.gid and cur.gid ~= p.gid then
@@ -92,9 +73,35 @@ function M.apply(p, cur, action, changes, ctx)
     args[#args + 1] = "--users"
     args[#args + 1] = table.concat(members, ",")
   end
-  if #args == 1 and cur.exists then return end
+  if #args == 1 and cur.exists then return nil end
   args[#args + 1] = p.group_name
-  accounts.run(args, ctx)
+  return args
+end
+
+-- The changes shown, and the command apply runs.
+function M.plan(p, cur, action)
+  if action == "remove" then
+    if not cur.exists then return {} end
+    return { "remove group" }, nil, command(p, cur, action)
+  end
+  if not cur.exists then
+    return { p.system and "create system group" or "create group" }, nil, command(p, cur, action)
+  end
+  local changes = {}
+  if p.gid and cur.gid ~= p.gid then
+    changes[#changes + 1] = string.format("gid %d -> %d", cur.gid, p.gid)
+  end
+  local members = wanted_members(p, cur)
+  if members then
+    changes[#changes + 1] = string.format("members %s -> %s", accounts.show(cur.members),
+      accounts.show(members))
+  end
+  return changes, nil, #changes > 0 and command(p, cur, action) or nil
+end
+
+-- Runs the command plan made.
+function M.apply(p, cur, action, args, ctx)
+  if args then accounts.run(args, ctx) end
 end
 
 return M

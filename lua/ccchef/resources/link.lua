@@ -45,7 +45,7 @@ function M.plan(p, cur, action, ctx)
     return { "delete" }
   end
   if not cur.exists then
-    fileops.require_parent(p.path, ctx)
+    fileops.check_parent(cur.parent, ctx)
     return { "create -> " .. p.to }
   end
   if cur.type ~= "link" then
@@ -62,7 +62,7 @@ function M.plan(p, cur, action, ctx)
   return changes
 end
 
-function M.apply(p, cur, action, changes, ctx)
+function M.apply(p, cur, action, steps, ctx)
   sys.test_hook("apply", p.path)
   if action == "delete" then
     local ok, err = sys.unlink(p.path)

@@ -205,10 +205,12 @@ local function todo(p, cur, action)
   return out
 end
 
+-- The changes shown, and the steps apply takes: the todo items.
 function M.plan(p, cur, action)
+  local items = todo(p, cur, action)
   local changes = {}
-  for i, item in ipairs(todo(p, cur, action)) do changes[i] = item.change end
-  return changes
+  for i, item in ipairs(items) do changes[i] = item.change end
+  return changes, nil, items
 end
 
 local function max_age(p, ctx)
@@ -230,8 +232,7 @@ local function missing_error(item, pol)
     .. "know it, even after apt-get update (check the name and the apt sources)", item.name))
 end
 
-function M.apply(p, cur, action, changes, ctx)
-  local items = todo(p, cur, action)
+function M.apply(p, cur, action, items, ctx)
   local out = {}
   if action == "remove" or action == "purge" then
     local names = {}

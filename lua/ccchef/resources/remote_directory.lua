@@ -71,6 +71,7 @@ function M.load(p, ctx, action)
   if not st and errname ~= "ENOENT" and errname ~= "ENOTDIR" then errors.converge(err) end
   cur.exists = st ~= nil
   if action == "delete" then return cur end
+  if not st then cur.parent = fileops.load_parent(p.path) end
   if st and st.type == "link" then
     -- A trusted link (as in a parent) stands for its directory; any other
     -- link is refused with a message naming it.
@@ -85,17 +86,30 @@ function M.load(p, ctx, action)
   cur.src = src
   cur.source = walk_source(src, "", {})
   cur.dest = cur.exists and walk_dest(p.path, "", {}) or {}
+  -- Each file both trees have, compared by streaming both: memory does
+  -- not grow with the files' sizes.
+  cur.same = {}
+  for _, rel in ipairs(util.sorted_keys(cur.source)) do
+    local s, d = cur.source[rel], cur.dest[rel]
+    if s.type == "file" and d and d.type == "file" then
+      local info, ierr = sys.same_file(p.path .. "/" .. rel, src .. "/" .. rel)
+      if not info then errors.converge(ierr) end
+      cur.same[rel] = info
+    end
+  end
+  cur.uid, cur.gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
   return cur
 end
 
+-- The changes shown, and the steps apply takes: { mkdir =, write =,
+-- chmod =, remove = } (relative paths).
 function M.plan(p, cur, action, ctx)
   if action == "delete" then return cur.exists and { "delete tree" } or {} end
   local todo = { mkdir = {}, write = {}, chmod = {}, remove = {} }
-  cur.todo = todo
-  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  local uid, gid = cur.uid, cur.gid
   if not cur.exists then
-    fileops.require_parent(p.path, ctx)
-    fileops.plan_directory(ctx, p.path, false)
+    fileops.check_parent(cur.parent, ctx)
+    ctx.planned:add(p.path, false)
   end
   local rels = util.sorted_keys(cur.source)
   for _, rel in ipairs(rels) do
@@ -105,16 +119,9 @@ function M.plan(p, cur, action, ctx)
       if not d then todo.mkdir[#todo.mkdir + 1] = rel
       elseif d.type ~= "directory" then errors.converge(path .. " exists and is not a directory") end
     elseif s.type == "file" then
-      -- Compared by streaming both files, copied the same way: memory does
-      -- not grow with the files' sizes.
       local want_mode = p.files_mode or s.mode
       local src = cur.src .. "/" .. rel
-      local info
-      if d and d.type == "file" then
-        local ierr
-        info, ierr = sys.same_file(path, src)
-        if not info then errors.converge(ierr) end
-      end
+      local info = cur.same[rel]
       if d and d.type == "directory" then
         errors.converge(path .. " is a directory in the destination but a file in the source")
       elseif not info or info.type ~= "file" or not info.same then
@@ -143,17 +150,17 @@ function M.plan(p, cur, action, ctx)
   summary(todo.write, "write")
   summary(todo.chmod, "chmod")
   summary(todo.remove, "remove")
-  return changes
+  return changes, nil, todo
 end
 
 
-function M.apply(p, cur, action, changes, ctx)
+function M.apply(p, cur, action, todo)
   sys.test_hook("apply", p.path)
   if action == "delete" then
     fileops.remove_tree(p.path)
     return
   end
-  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  local uid, gid = cur.uid, cur.gid
   local dmode = p.mode or 493 --[[0755]]
   local function mkdir(path)
     local ok, err = sys.mkdir(path, dmode)
@@ -167,13 +174,13 @@ function M.apply(p, cur, action, changes, ctx)
   -- Removals first (deepest first, so directories are empty when their
   -- turn comes): a link purged from where the source has nothing is
   -- unlinked itself, never followed.
-  for i = #cur.todo.remove, 1, -1 do fileops.remove_tree(p.path .. "/" .. cur.todo.remove[i]) end
-  for _, rel in ipairs(cur.todo.mkdir) do mkdir(p.path .. "/" .. rel) end
-  for _, w in ipairs(cur.todo.write) do
+  for i = #todo.remove, 1, -1 do fileops.remove_tree(p.path .. "/" .. todo.remove[i]) end
+  for _, rel in ipairs(todo.mkdir) do mkdir(p.path .. "/" .. rel) end
+  for _, w in ipairs(todo.write) do
     local ok, err = sys.copy(p.path .. "/" .. w.rel, w.src, w.mode, uid, gid, true)
     if not ok then errors.converge(err) end
   end
-  for _, c in ipairs(cur.todo.chmod) do
+  for _, c in ipairs(todo.chmod) do
     -- On the file the comparison read (dev/ino): one swapped since gets nothing.
     local ok, err = sys.setattr(p.path .. "/" .. c.rel, c.mode, uid, gid, c.info.dev, c.info.ino)
     if not ok then errors.converge(err) end

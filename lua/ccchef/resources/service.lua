@@ -7,7 +7,6 @@
 -- in Chef: a service resource does nothing until told.
 local errors = require("ccchef.errors")
 local run = require("ccchef.providers.run")
-local util = require("ccchef.util")
 
 local PROVIDERS = { "systemd", "sysvinit" }
 
@@ -56,7 +55,7 @@ local function running(p, ctx, prov, cur)
   if p.pattern then
     -- exec: the shell around pgrep has the pattern in its own command line
     -- and would match itself; pgrep never matches itself.
-    return run.run("exec pgrep -f -- " .. util.shell_quote(p.pattern), ctx).status == 0
+    return run.run({ "pgrep", "-f", "--", p.pattern }, ctx).status == 0
   end
   return prov.running(p, ctx, cur)
 end
@@ -95,11 +94,9 @@ local CHANGE = {
 function M.plan(p, cur, action, ctx)
   if cur.missing then
     -- Under why-run an earlier resource (a package) that would install the
-    -- service has not run: say what would happen instead of failing.
-    if ctx.why_run then
-      return { action .. " (assuming an earlier resource installs it: " .. cur.missing .. ")" }
-    end
-    errors.converge(cur.missing .. " (is the package that provides it installed?)")
+    -- service has not run: the engine says what would happen instead.
+    errors.converge(cur.missing .. " (is the package that provides it installed?)",
+      { assumed = { action .. " (assuming an earlier resource installs it: " .. cur.missing .. ")" } })
   end
   if (action == "start" and cur.running) or (action == "stop" and cur.running == false)
     or (action == "enable" and cur.enabled) or (action == "disable" and cur.enabled == false) then
@@ -110,7 +107,7 @@ function M.plan(p, cur, action, ctx)
   return { change }
 end
 
-function M.apply(p, cur, action, changes, ctx)
+function M.apply(p, cur, action, steps, ctx)
   local cmd = OVERRIDE[action] and p[OVERRIDE[action]]
   local res
   if cmd then

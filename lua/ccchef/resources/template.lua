@@ -88,11 +88,10 @@ function M.load(p, ctx)
     if not text then errors.converge(err, { lazy = true }) end
     want = text
   end
-  p.want = want
   return fileops.load_file(p.path, want, p, ctx)
 end
 
-M.plan = fileops.plan_want
-M.apply = fileops.apply_want
+M.plan = fileops.plan_content
+M.apply = fileops.apply_content
 
 return M

@@ -48,14 +48,6 @@ local function supplementary(name, primary)
   return accounts.sorted_set(out)
 end
 
-function M.load(p)
-  local u = sys.user(p.username)
-  if not u then return { exists = false } end
-  u.exists = true
-  if p.groups then u.groups = supplementary(u.name, u.gid) end
-  return u
-end
-
 -- The wanted primary gid, or nil when the group does not exist (yet).
 local function wanted_gid(p)
   if math.type(p.gid) == "integer" then return p.gid end
@@ -63,44 +55,23 @@ local function wanted_gid(p)
   return g and g.gid
 end
 
-function M.plan(p, cur, action)
-  if action == "remove" then
-    if not cur.exists then return {} end
-    return { p.manage_home and "remove user and its home" or "remove user" }
-  end
-  if not cur.exists then
-    return { p.system and "create system user" or "create user" }
-  end
-  local changes = {}
-  if p.uid and cur.uid ~= p.uid then
-    changes[#changes + 1] = string.format("uid %d -> %d", cur.uid, p.uid)
-  end
-  if p.gid ~= nil and cur.gid ~= wanted_gid(p) then
-    changes[#changes + 1] = string.format("primary group %d -> %s", cur.gid, tostring(p.gid))
-  end
-  if p.home and cur.home ~= p.home then
-    changes[#changes + 1] = string.format("home %s -> %s", cur.home, p.home)
-  end
-  if p.shell and cur.shell ~= p.shell then
-    changes[#changes + 1] = string.format("shell %s -> %s", cur.shell, p.shell)
-  end
-  if p.comment and cur.comment ~= p.comment then
-    changes[#changes + 1] = string.format("comment %q -> %q", cur.comment, p.comment)
-  end
-  if p.groups and not accounts.same_set(cur.groups, p.groups) then
-    changes[#changes + 1] = string.format("groups %s -> %s", accounts.show(cur.groups),
-      accounts.show(p.groups))
-  end
-  return changes
+function M.load(p)
+  local u = sys.user(p.username)
+  if not u then return { exists = false } end
+  u.exists = true
+  if p.groups then u.groups = supplementary(u.name, u.gid) end
+  if p.gid ~= nil then u.want_gid = wanted_gid(p) end
+  return u
 end
 
-function M.apply(p, cur, action, changes, ctx)
+-- The userdel, useradd or usermod command the plan's changes need (nil:
+-- nothing usermod can change, e.g. only `system`).
+local function command(p, cur, action)
   if action == "remove" then
     local args = { "userdel" }
     if p.manage_home then args[#args + 1] = "--remove" end
     args[#args + 1] = p.username
-    accounts.run(args, ctx)
-    return
+    return args
   end
   local args
   if not cur.exists then
@@ -119,7 +90,7 @@ function M.apply(p, cur, action, changes, ctx)
       args[#args + 1] = value
     end
   end
-  if p.gid ~= nil and (not cur.exists or cur.gid ~= wanted_gid(p)) then
+  if p.gid ~= nil and (not cur.exists or cur.gid ~= cur.want_gid) then
     args[#args + 1] = "--gid"
     args[#args + 1] = tostring(p.gid)
   end
@@ -135,9 +106,46 @@ function M.apply(p, cur, action, changes, ctx)
       args[#args + 1] = table.concat(accounts.sorted_set(p.groups), ",")
     end
   end
-  if #args == 1 then return end -- nothing usermod can change (e.g. only `system`)
+  if #args == 1 then return nil end
   args[#args + 1] = p.username
-  accounts.run(args, ctx)
+  return args
+end
+
+-- The changes shown, and the command apply runs.
+function M.plan(p, cur, action)
+  if action == "remove" then
+    if not cur.exists then return {} end
+    return { p.manage_home and "remove user and its home" or "remove user" }, nil, command(p, cur, action)
+  end
+  if not cur.exists then
+    return { p.system and "create system user" or "create user" }, nil, command(p, cur, action)
+  end
+  local changes = {}
+  if p.uid and cur.uid ~= p.uid then
+    changes[#changes + 1] = string.format("uid %d -> %d", cur.uid, p.uid)
+  end
+  if p.gid ~= nil and cur.gid ~= cur.want_gid then
+    changes[#changes + 1] = string.format("primary group %d -> %s", cur.gid, tostring(p.gid))
+  end
+  if p.home and cur.home ~= p.home then
+    changes[#changes + 1] = string.format("home %s -> %s", cur.home, p.home)
+  end
+  if p.shell and cur.shell ~= p.shell then
+    changes[#changes + 1] = string.format("shell %s -> %s", cur.shell, p.shell)
+  end
+  if p.comment and cur.comment ~= p.comment then
+    changes[#changes + 1] = string.format("comment %q -> %q", cur.comment, p.comment)
+  end
+  if p.groups and not accounts.same_set(cur.groups, p.groups) then
+    changes[#changes + 1] = string.format("groups %s -> %s", accounts.show(cur.groups),
+      accounts.show(p.groups))
+  end
+  return changes, nil, #changes > 0 and command(p, cur, action) or nil
+end
+
+-- Runs the command plan made.
+function M.apply(p, cur, action, args, ctx)
+  if args then accounts.run(args, ctx) end
 end
 
 return M
