@@ -16,6 +16,7 @@ local proc = require("ccchef.proc")
 local Run = require("ccchef.run")
 local state = require("ccchef.state")
 local sys = require("ccchef.sys")
+local util = require("ccchef.util")
 
 local M = {}
 

@@ -6,7 +6,7 @@
 # by the same unit (a lazy value) and the world's refusals stay ordinary
 # resource failures (exit 1, hidden by ignore_failure). The buggy unit is
 # the test-only CCCHEF_TEST_UNIT hook (docs/architecture.md "Errors").
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 cat >"$T/buggy_unit.lua" <<'LUA'
 local errors = require("ccchef.errors")
