@@ -204,7 +204,7 @@ function M.update(cfg, ctx)
     errors.converge("apt-get update failed", { output = res.output })
   end
   local stamp = M.stamp_path(cfg)
-  util.mkdir_p(sys, util.dirname(stamp), 493) -- 0755
+  util.mkdir_p(sys, util.dirname(stamp), util.mode"0755")
   sys.write(stamp, "") -- a new file: its mtime is now
   return res.output
 end
