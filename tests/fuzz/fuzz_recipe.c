@@ -1,5 +1,5 @@
 /* fuzz_recipe.c: the recipe loader. The input is a recipe file, compiled
- * (engine.compile: the DSL, resource declarations, property checks,
+ * (ccchef.compile: the DSL, resource declarations, property checks,
  * notifications) as `ccchef apply -n` would before converging. Oracle:
  * compile returns a run or raises an input error (ccchef.errors, kind
  * "input", exit 2), never anything else (an internal error, exit 70). */
@@ -10,14 +10,14 @@ static const struct fuzz_target target = {
 	.snippet =
 		"local input, dir = ...\n"
 		"local errors = require('ccchef.errors')\n"
-		"local engine = require('ccchef.engine')\n"
+		"local compile = require('ccchef.compile')\n"
 		"local path = dir .. '/recipe.lua'\n"
 		"local f = assert(io.open(path, 'wb'))\n"
 		"f:write(input)\n"
 		"f:close()\n"
 		"local opts = { why_run = true, node = { hostname = 'fuzz', platform = 'debian' },\n"
 		"  reporter = { print = function() end } }\n"
-		"local ok, err = pcall(engine.compile, opts, { path })\n"
+		"local ok, err = pcall(compile.compile, opts, { path })\n"
 		"os.remove(path)\n"
 		"if ok then\n"
 		"  if type(err) ~= 'table' or type(err.collection) ~= 'table' then\n"
@@ -32,8 +32,4 @@ static const struct fuzz_target target = {
 	.max_bytes = 64 << 20,
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	return fuzz_lua_run(&target, data, size);
-}
+FUZZ_LUA_ENTRY(target)
