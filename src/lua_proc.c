@@ -4,7 +4,8 @@
  * ended; it returns nil, message, errno name only when the command could
  * not start. The command is a shell line (a string, given to /bin/sh -c) or
  * an argv (a table of strings: no shell, nothing to quote, argv[1] found in
- * PATH as execvp does). proc.interrupted() says whether a signal asked the
+ * PATH as execvp does); opts.stderr = "discard" drops its stderr, so output
+ * is what it printed on stdout. proc.interrupted() says whether a signal asked the
  * run to stop.
  */
 #include <signal.h>
@@ -82,7 +83,7 @@ static char **table_argv(lua_State *L, int idx, int keep)
 }
 
 /* run(command | argv, { cwd=, env={K=V}, uid=, gid=, timeout=, stream=bool,
- *                      prefix=, max_output= })
+ *                      prefix=, max_output=, stderr="discard" })
  * -> { status=, signal=, timed_out=, truncated=, output= }
  *  | nil, message, errno name (could not start: "ENOENT" for no such program) */
 static int lproc_run(lua_State *L)
@@ -122,6 +123,15 @@ static int lproc_run(lua_State *L)
 		if (lua_getfield(L, 2, "prefix") == LUA_TSTRING)
 			spec.stream_prefix = lua_tostring(L, -1);
 		lua_rawsetp(L, 3, &spec.stream_prefix);
+		/* stderr="discard": a probe whose output is parsed, without the
+		 * `2>/dev/null` that would need a shell. */
+		const char *err = NULL;
+		if (lua_getfield(L, 2, "stderr") != LUA_TNIL)
+			err = luaL_checkstring(L, -1);
+		if (err && strcmp(err, "discard") != 0)
+			luaL_error(L, "bad option stderr=\"%s\" to 'run' (only \"discard\")", err);
+		spec.discard_stderr = err != NULL;
+		lua_pop(L, 1);
 	}
 	if (spec.stream_fd >= 0)
 		fflush(NULL); /* our buffered output first, then the command's */

@@ -222,6 +222,10 @@ int proc_run(const struct proc_spec *spec, struct proc_result *res)
 		{.flags = UV_INHERIT_FD, .data.fd = run->fd},
 		{.flags = UV_INHERIT_FD, .data.fd = run->fd},
 	};
+	/* libuv gives an ignored standard descriptor /dev/null, so a command
+	 * writing to it still succeeds. */
+	if (spec->discard_stderr)
+		stdio[2] = (uv_stdio_container_t){.flags = UV_IGNORE};
 	uv_process_options_t opts = {
 		.exit_cb = on_exit_cb,
 		.file = args[0],

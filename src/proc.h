@@ -17,6 +17,7 @@ struct proc_spec {
 	size_t max_output;    /* keep at most this many bytes (the end); 0: 1 MiB */
 	int stream_fd;        /* >= 0: also copy output there as it arrives */
 	const char *stream_prefix; /* put before each streamed line */
+	int discard_stderr;   /* stderr to /dev/null: output is stdout alone */
 };
 
 struct proc_result {
@@ -31,7 +32,7 @@ struct proc_result {
 /* Run spec->command (or spec->argv) with stdin on /dev/null, in a new session (no
  * controlling terminal: a command that prompts gets EOF, it cannot hang us),
  * stdout and stderr to an unlinked temporary file (so it outlives us if we
- * are killed; proc.c says why).
+ * are killed; proc.c says why), or stderr to /dev/null (discard_stderr).
  * On timeout the whole process group is killed. Returns 0 when the command
  * ran (whatever its status), or a negative libuv error when it could not be
  * started; res->output is then the reason. Free with proc_result_free. */

@@ -17,13 +17,13 @@ function M.save(backup_dir, path, keep, cur)
   local st = cur or sys.lstat(path)
   if not st or st.type ~= "file" then return nil end
   local dir = backup_dir .. util.dirname(path)
-  local ok, merr = util.mkdir_p(sys, dir, 448 --[[0700]])
+  local ok, merr = util.mkdir_p(sys, dir, util.mode"0700")
   if not ok then errors.converge("cannot create backup directory: " .. merr) end
   local t = sys.time()
   local stamp = os.date("!%Y%m%dT%H%M%S", math.floor(t)) .. string.format(".%06d", math.floor((t % 1) * 1e6))
   local base = util.basename(path)
   local dest = dir .. "/" .. base .. ".ccchef-" .. stamp
-  local wok, werr = sys.copy(dest, path, 384 --[[0600]], nil, nil, false, true, st.dev, st.ino)
+  local wok, werr = sys.copy(dest, path, util.mode"0600", nil, nil, false, true, st.dev, st.ino)
   if not wok then errors.converge("cannot write backup: " .. werr) end
   M.prune(dir, base, keep)
   return dest

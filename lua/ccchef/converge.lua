@@ -177,9 +177,9 @@ end
 -- fsynced: it is a report, and an fsync would cost every no-op run more
 -- than the rest of it on a busy disk.
 function M.write_last_run(state_dir, info)
-  local ok, err = util.mkdir_p(sys, state_dir, 493)
+  local ok, err = util.mkdir_p(sys, state_dir, util.mode"0755")
   if ok then
-    ok, err = sys.write(state_dir .. "/last-run.json", json.encode(info) .. "\n", 384, nil, nil, false)
+    ok, err = sys.write(state_dir .. "/last-run.json", json.encode(info) .. "\n", util.mode"0600", nil, nil, false)
   end
   if not ok then io.stderr:write("ccchef: warning: cannot write last-run.json: " .. tostring(err) .. "\n") end
 end

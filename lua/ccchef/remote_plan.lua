@@ -135,11 +135,11 @@ function M.plan_nodes(opts, targets, runlist)
       }
       local want = is_kitchen and bundle.needs(root, plan.prep, plan.run, plan.environment, cache) or nil
       local entries = bundle.collect(root, want, cache)
-      entries[#entries + 1] = { path = "run.json", type = "file", mode = 420, data = json.encode(run) }
+      entries[#entries + 1] = { path = "run.json", type = "file", mode = util.mode"0644", data = json.encode(run) }
       local tar, perr = archive.pack(entries)
       if not tar then errors.input("cannot pack the bundle: " .. perr) end
       spec.bundle = string.format("%s/node-%d.tar", tmpdir, i)
-      local wok, werr = sys.write(spec.bundle, tar, 384, nil, nil, false)
+      local wok, werr = sys.write(spec.bundle, tar, util.mode"0600", nil, nil, false)
       if not wok then errors.input("cannot write the bundle: " .. werr) end
     end
   end)

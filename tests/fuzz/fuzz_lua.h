@@ -28,6 +28,16 @@ int fuzz_lua_run(const struct fuzz_target *t, const uint8_t *data, size_t size);
 int fuzz_lua_run_in(const struct fuzz_target *t, const uint8_t *data, size_t size,
 	const char *dir);
 
+/* The libFuzzer entry point of a target that is only a Lua snippet: a macro
+ * because each target executable defines the symbol itself (fuzz_bundle.c
+ * has its own, so fuzz_lua.c cannot). */
+#define FUZZ_LUA_ENTRY(target) \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size); \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) \
+	{ \
+		return fuzz_lua_run(&(target), data, size); \
+	}
+
 /* Reports a finding (what the oracle saw) and aborts. */
 void fuzz_finding(const struct fuzz_target *t, const char *what);
 

@@ -1,5 +1,5 @@
 /* fuzz_recipe.c: the recipe loader. The input is a recipe file, compiled
- * (compile.compile: the DSL, resource declarations, property checks,
+ * (ccchef.compile: the DSL, resource declarations, property checks,
  * notifications) as `ccchef apply -n` would before converging. Oracle:
  * compile returns a run or raises an input error (ccchef.errors, kind
  * "input", exit 2), never anything else (an internal error, exit 70). */
@@ -32,8 +32,4 @@ static const struct fuzz_target target = {
 	.max_bytes = 64 << 20,
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	return fuzz_lua_run(&target, data, size);
-}
+FUZZ_LUA_ENTRY(target)

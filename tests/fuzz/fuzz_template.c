@@ -31,8 +31,4 @@ static const struct fuzz_target target = {
 	.max_bytes = 64 << 20,
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	return fuzz_lua_run(&target, data, size);
-}
+FUZZ_LUA_ENTRY(target)

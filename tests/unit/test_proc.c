@@ -119,6 +119,19 @@ static void test_argv_status_env_cwd(void)
 	proc_result_free(&res);
 }
 
+/* discard_stderr: the output is stdout alone, and the command's writes to
+ * stderr succeed (it is /dev/null, not closed). */
+static void test_argv_discard_stderr(void)
+{
+	char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo out; echo err >&2 && echo wrote; exit 1", NULL};
+	struct proc_spec spec = {.argv = argv, .stream_fd = -1, .discard_stderr = 1};
+	struct proc_result res;
+	ASSERT_INT_EQ(proc_run(&spec, &res), 0);
+	ASSERT_INT_EQ(res.exit_status, 1);
+	ASSERT_STR_EQ(res.output, "out\nwrote\n");
+	proc_result_free(&res);
+}
+
 /* A program that does not exist is a failure to start (-ENOENT), and the
  * reason names the program. */
 static void test_argv_missing_program(void)
@@ -203,6 +216,7 @@ int main(void)
 	RUN(test_output_in_write_order);
 	RUN(test_argv_no_shell);
 	RUN(test_argv_status_env_cwd);
+	RUN(test_argv_discard_stderr);
 	RUN(test_argv_missing_program);
 	RUN(test_command_outlives_killed_parent);
 	return TEST_EXIT();

@@ -28,15 +28,21 @@ local ENV = { DEBIAN_FRONTEND = "noninteractive", APT_LISTCHANGES_FRONTEND = "no
 local APT_GET_OPTS = { "-y", "-q", "-o", "DPkg::Lock::Timeout=300",
   "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold" }
 
+-- cfg's apt options appended to argv as "-o K=V" pairs, in key order.
+local function add_config(argv, cfg)
+  for _, k in ipairs(util.sorted_keys(cfg or {})) do
+    argv[#argv + 1] = "-o"
+    argv[#argv + 1] = k .. "=" .. tostring(cfg[k])
+  end
+  return argv
+end
+
 -- apt-get's argv (no shell): its options, cfg's, then the rest in order
 -- (lists are spliced in, false and nil skipped).
 local function apt_get(cfg, ...)
   local argv = { "apt-get" }
   table.move(APT_GET_OPTS, 1, #APT_GET_OPTS, 2, argv)
-  for _, k in ipairs(util.sorted_keys(cfg or {})) do
-    argv[#argv + 1] = "-o"
-    argv[#argv + 1] = k .. "=" .. tostring(cfg[k])
-  end
+  add_config(argv, cfg)
   for i = 1, select("#", ...) do
     local a = select(i, ...)
     if type(a) == "table" then
@@ -68,11 +74,12 @@ local function quoted(list)
   return table.concat(out, " ")
 end
 
--- cmd: a shell line (the probes, which drop stderr) or an argv.
-local function run(cmd, ctx)
-  local res, err = proc.run(cmd, { env = ENV, timeout = ctx.command_timeout })
+-- argv: no shell. The probes (drop_stderr) parse stdout alone.
+local function run(argv, ctx, drop_stderr)
+  local res, err = proc.run(argv, { env = ENV, timeout = ctx.command_timeout,
+    stderr = drop_stderr and "discard" or nil })
   if not res then
-    errors.converge("cannot start `" .. (type(cmd) == "table" and quoted(cmd) or cmd) .. "`: " .. err)
+    errors.converge("cannot start `" .. quoted(argv) .. "`: " .. err)
   end
   return res
 end
@@ -101,8 +108,9 @@ function M.query(names, ctx)
   end
   -- Exit status 1 only means "some names unknown"; their lines are missing.
   -- stderr is dropped so the output is only the formatted lines.
-  local res = run("dpkg-query -W -f '${Package}\\t${Status}\\t${Version}\\n' -- "
-    .. quoted(bases) .. " 2>/dev/null", ctx)
+  local argv = { "dpkg-query", "-W", "-f", "${Package}\\t${Status}\\t${Version}\\n", "--" }
+  table.move(bases, 1, #bases, #argv + 1, argv)
+  local res = run(argv, ctx, true)
   if res.signal ~= 0 or res.timed_out or (res.status ~= 0 and res.status ~= 1) then
     errors.converge("dpkg-query failed", { output = res.output })
   end
@@ -127,8 +135,11 @@ end
 function M.policy(names, cfg, ctx)
   local out = {}
   if #names == 0 then return out end
-  local res = run("apt-cache " .. config_args(cfg) .. " policy -- " .. quoted(names)
-    .. " 2>/dev/null", ctx)
+  local argv = add_config({ "apt-cache" }, cfg)
+  argv[#argv + 1] = "policy"
+  argv[#argv + 1] = "--"
+  table.move(names, 1, #names, #argv + 1, argv)
+  local res = run(argv, ctx, true)
   if res.signal ~= 0 or res.timed_out or res.status ~= 0 then
     errors.converge("apt-cache policy failed", { output = res.output })
   end
@@ -204,7 +215,7 @@ function M.update(cfg, ctx)
     errors.converge("apt-get update failed", { output = res.output })
   end
   local stamp = M.stamp_path(cfg)
-  util.mkdir_p(sys, util.dirname(stamp), 493) -- 0755
+  util.mkdir_p(sys, util.dirname(stamp), util.mode"0755")
   sys.write(stamp, "") -- a new file: its mtime is now
   return res.output
 end

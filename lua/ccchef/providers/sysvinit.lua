@@ -7,7 +7,6 @@
 -- hands the job to systemctl, which a forced provider must not do.
 local run = require("ccchef.providers.run")
 local sys = require("ccchef.sys")
-local util = require("ccchef.util")
 
 local M = { name = "sysvinit" }
 
@@ -48,12 +47,13 @@ end
 local VERBS = { start = "start", stop = "stop", restart = "restart", reload = "reload" }
 
 function M.act(p, action, ctx)
-  local name = util.shell_quote(p.service_name)
   if action == "enable" then
     -- defaults makes the links when there are none; enable turns the K
-    -- links of a disabled service back into S links.
-    local cmd = "update-rc.d " .. name .. " defaults && update-rc.d " .. name .. " enable"
-    return run.check(cmd, ctx, "enable")
+    -- links of a disabled service back into S links. Two argv calls, the
+    -- second only if the first succeeded; the output is both.
+    local first = run.check({ "update-rc.d", p.service_name, "defaults" }, ctx, "enable")
+    local second = run.check({ "update-rc.d", p.service_name, "enable" }, ctx, "enable")
+    return { status = second.status, output = first.output .. second.output }
   elseif action == "disable" then
     return run.check({ "update-rc.d", p.service_name, "disable" }, ctx, "disable")
   end

@@ -193,7 +193,7 @@ function M.apply(p, cur, action, steps, ctx)
     info.backup = backup.save(ctx.backup_dir, cur.avail, ctx.backups)
   end
   if cur.want ~= nil and cur.content ~= cur.want then
-    local ok, err = sys.write(cur.avail, cur.want, 420 --[[0644]], nil, nil, true)
+    local ok, err = sys.write(cur.avail, cur.want, util.mode"0644", nil, nil, true)
     if not ok then errors.converge(err) end
   end
   local made_link = false

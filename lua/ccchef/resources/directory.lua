@@ -78,10 +78,10 @@ function M.apply(p, cur, action, steps, ctx)
   end
   if not cur.exists then
     if p.recursive then
-      local ok, err = util.mkdir_p(sys, util.dirname(p.path), 493)
+      local ok, err = util.mkdir_p(sys, util.dirname(p.path), util.mode"0755")
       if not ok then errors.converge(err) end
     end
-    local ok, err = sys.mkdir(p.path, p.mode or 493 --[[0755]])
+    local ok, err = sys.mkdir(p.path, p.mode or util.mode"0755")
     if not ok then errors.converge(err) end
     cur, err = sys.lstat(p.path)
     if not cur then errors.converge(err) end

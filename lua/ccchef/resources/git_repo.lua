@@ -467,7 +467,7 @@ local function clone(p, cur, ctx, w)
   local dest = p.destination
   local want = wanted_owner(p, ctx)
   if not cur.exists then
-    local ok, err = sys.mkdir(dest, 493 --[[0755]])
+    local ok, err = sys.mkdir(dest, util.mode"0755")
     if not ok then errors.converge(err) end
   end
   -- Created by us (root) in a parent the user may not write to; the user

@@ -161,7 +161,7 @@ function M.apply(p, cur, action, todo)
     return
   end
   local uid, gid = cur.uid, cur.gid
-  local dmode = p.mode or 493 --[[0755]]
+  local dmode = p.mode or util.mode"0755"
   local function mkdir(path)
     local ok, err = sys.mkdir(path, dmode)
     if not ok then errors.converge(err) end

@@ -87,6 +87,15 @@ test("proc.run: the argv form has no shell and nothing to quote", function()
   eq(r.output, "42\n")
 end)
 
+test("proc.run: stderr = \"discard\" keeps stdout alone", function()
+  local argv = { "sh", "-c", "echo out; echo err >&2 && echo wrote; exit 1" }
+  local r = assert(proc.run(argv, { stderr = "discard" }))
+  eq(r.output, "out\nwrote\n"); eq(r.status, 1)
+  r = assert(proc.run(argv))
+  eq(r.output, "out\nerr\nwrote\n", "without it stderr is in the output")
+  ok(not pcall(proc.run, argv, { stderr = "keep" }), "only \"discard\"")
+end)
+
 test("proc.run: argv[1] is looked up in the PATH the command gets", function()
   assert(sys.mkdir(dir .. "/bin"))
   assert(sys.write(dir .. "/bin/ccchef-test-prog", "#!/bin/sh\necho found $1\n", require("ccchef.util").mode"0755"))
