@@ -34,6 +34,15 @@ static int copy_fd(int dst, int src)
 	}
 }
 
+int fs_open_last(const char *path, struct fs_parent *par, int flags)
+{
+	int r = fs_parent_open(path, par);
+	if (r != 0)
+		return r;
+	int fd = openat(par->dirfd, par->base, flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /* ---- writes ---- */
 
 /* Replace path by a temporary holding data (or src's content when src >= 0). */
@@ -287,16 +296,16 @@ int fs_lstat_content(const char *path, struct stat *st, const void *data, size_t
 		*old_len = 0;
 	}
 	struct fs_parent par;
-	int r = fs_parent_open(path, &par);
-	if (r != 0)
-		return r;
+	int r = 0;
 	/* Open first, then fstat the descriptor: the information, the
 	 * comparison and the old bytes all come from one object (and the
 	 * no-op check costs what a plain lstat + open did). A link (ELOOP) or
 	 * anything that cannot be opened is described by fstatat instead. */
-	int fd = openat(par.dirfd, par.base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = fs_open_last(path, &par, O_RDONLY | O_NONBLOCK);
+	if (par.dirfd < 0)
+		return fd;
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
 		if (r != -ENOENT && r != -ENOTDIR && fstatat(par.dirfd, par.base, st, AT_SYMLINK_NOFOLLOW) == 0)
 			r = S_ISREG(st->st_mode) ? r : 0;
 		goto out;

@@ -180,13 +180,17 @@ static int reopen_same(struct fs_parent *par, const struct stat *st)
 	return fd;
 }
 
-/* The object at par/base, O_PATH, after the checks fs_setattr/fs_touch share. */
-static int open_object(struct fs_parent *par, const char *path, const struct stat *want,
+/* The object at path, O_PATH, after the checks fs_setattr/fs_touch share.
+ * On success par holds path's parent (release it); on failure it is
+ * released. */
+static int open_object(const char *path, const struct stat *want, struct fs_parent *par,
 		       struct stat *st)
 {
-	int fd = openat(par->dirfd, par->base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	int fd = fs_open_last(path, par, O_PATH);
+	if (fd < 0) {
+		fs_parent_release(par);
+		return fd;
+	}
 	int r = 0;
 	if (fstat(fd, st) != 0) {
 		r = -errno;
@@ -199,6 +203,7 @@ static int open_object(struct fs_parent *par, const char *path, const struct sta
 	}
 	if (r != 0) {
 		close(fd);
+		fs_parent_release(par);
 		return r;
 	}
 	return fd;
@@ -209,14 +214,10 @@ int fs_setattr(const char *path, mode_t mode, uid_t uid, gid_t gid, const struct
 	struct fs_parent par;
 	struct stat st;
 	char proc[64];
-	int r = fs_parent_open(path, &par);
-	if (r != 0)
-		return r;
-	int fd = open_object(&par, path, want, &st);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
+	int r = 0;
+	int fd = open_object(path, want, &par, &st);
+	if (fd < 0)
+		return fd;
 	/* A hard link a user made to a file elsewhere (say /etc/shadow) is that
 	 * file: changing its mode or owner would change the other one. */
 	if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
@@ -244,7 +245,6 @@ int fs_setattr(const char *path, mode_t mode, uid_t uid, gid_t gid, const struct
 	}
 close_out:
 	close(fd);
-out:
 	fs_parent_release(&par);
 	return r;
 }
@@ -254,14 +254,10 @@ int fs_touch(const char *path)
 	struct fs_parent par;
 	struct stat st;
 	char proc[64];
-	int r = fs_parent_open(path, &par);
-	if (r != 0)
-		return r;
-	int fd = open_object(&par, path, NULL, &st);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
+	int r = 0;
+	int fd = open_object(path, NULL, &par, &st);
+	if (fd < 0)
+		return fd;
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
 	} else {
@@ -275,7 +271,6 @@ int fs_touch(const char *path)
 		}
 	}
 	close(fd);
-out:
 	fs_parent_release(&par);
 	return r;
 }

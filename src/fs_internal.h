@@ -43,6 +43,14 @@ static inline int fs_same_object(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
+struct fs_parent;
+/* path's parent resolved into par (see fs_parent_open) and its last
+ * component opened with flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC: the
+ * descriptor, or -errno. par->dirfd < 0 when the parent itself failed;
+ * otherwise par is held (release it) even when the open failed, so the
+ * caller can look at or remove what is there. */
+int fs_open_last(const char *path, struct fs_parent *par, int flags);
+
 /* .BASE.ccchef-XXXXXX with an unpredictable XXXXXX (fs_inflight.c). */
 int fs_temp_name(char *out, size_t size, const char *base);
 /* Record dir in the in-flight journal before its first temporary. */

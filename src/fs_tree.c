@@ -84,12 +84,12 @@ static int empty_dir(int dfd, const char *shown, int depth)
 int fs_remove_tree(const char *path)
 {
 	struct fs_parent par;
-	int r = fs_parent_open(path, &par);
-	if (r != 0)
-		return r;
-	int dfd = openat(par.dirfd, par.base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	int r = 0;
+	int dfd = fs_open_last(path, &par, O_RDONLY | O_DIRECTORY);
+	if (par.dirfd < 0)
+		return dfd;
 	if (dfd < 0) {
-		r = -errno;
+		r = dfd;
 		if (r == -ENOTDIR || r == -ELOOP)
 			r = unlinkat(par.dirfd, par.base, 0) == 0 ? 0 : -errno;
 		if (r == -ENOENT)
