@@ -2,7 +2,8 @@
  * lua_sys.c: the ccchef.sys module, the system calls resources need, for Lua.
  * Failures caused by the world return nil, message, errno name
  * (binding_fail.h); misuse raises. The user and group lookups are in
- * lua_sys_accounts.c.
+ * lua_sys_accounts.c, the clocks, the process and the run lock in
+ * lua_sys_process.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -425,63 +426,6 @@ static int lsys_test_hook(lua_State *L)
 	return 0;
 }
 
-/* Monotonic seconds, for durations. */
-static int lsys_now(lua_State *L)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-	return 1;
-}
-
-/* Wall-clock seconds with sub-second part, for backup names and events. */
-static int lsys_time(lua_State *L)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-	return 1;
-}
-
-static int lsys_isatty(lua_State *L)
-{
-	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
-	return 1;
-}
-
-static int lsys_getpid(lua_State *L)
-{
-	lua_pushinteger(L, getpid());
-	return 1;
-}
-
-static int lsys_geteuid(lua_State *L)
-{
-	lua_pushinteger(L, geteuid());
-	return 1;
-}
-
-/* The run lock is a descriptor held until the process exits: the kernel
- * releases it even if ccchef is killed, so there are no stale locks.
- * lock(path, timeout) -> fd | nil, msg, errno name [, holder PID]: held by
- * another process is "EAGAIN", with that process's PID (0 if unknown). */
-static int lsys_lock(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	double timeout = luaL_optnumber(L, 2, 0);
-	long holder;
-	int fd = fs_lock(path, timeout, &holder);
-	if (fd == -EWOULDBLOCK) {
-		binding_failf(L, EAGAIN, "%s: held by PID %d", path, (int)holder);
-		lua_pushinteger(L, holder);
-		return 4;
-	}
-	if (fd < 0)
-		return binding_fail_sys(L, path, -fd);
-	lua_pushinteger(L, fd);
-	return 1;
-}
-
 static int lsys_realpath(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -530,12 +474,6 @@ int luaopen_ccchef_sys(lua_State *L)
 		{"test_hook", lsys_test_hook},
 		{"realpath", lsys_realpath},
 		{"chdir", lsys_chdir},
-		{"now", lsys_now},
-		{"time", lsys_time},
-		{"isatty", lsys_isatty},
-		{"getpid", lsys_getpid},
-		{"geteuid", lsys_geteuid},
-		{"lock", lsys_lock},
 		{NULL, NULL},
 	};
 	if (luaL_newmetatable(L, "ccchef.sys.fd")) {
@@ -547,5 +485,6 @@ int luaopen_ccchef_sys(lua_State *L)
 	lua_pop(L, 1);
 	luaL_newlib(L, fns);
 	lsys_register_accounts(L);
+	lsys_register_process(L);
 	return 1;
 }
