@@ -59,4 +59,12 @@ int fs_inflight_note(const char *dir);
  * NULL with errno set on failure. */
 DIR *fs_opendir_safe(const char *path);
 
+/* The cache of resolved parents (fs_path_cache.c), absolute dirs only.
+ * fs_cache_take lends dir's descriptor (or returns -1) and sets *slot;
+ * fs_cache_give_back returns it; fs_cache_put gives the cache ownership of
+ * fd (closed at once when there is no room). */
+int fs_cache_take(const char *dir, int *slot);
+void fs_cache_give_back(int slot);
+void fs_cache_put(const char *dir, int fd);
+
 #endif
