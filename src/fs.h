@@ -61,7 +61,9 @@ void fs_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * and wait for it. A no-op otherwise (one getenv per process). */
 void fs_test_hook(const char *point, const char *path);
 
-/* ---- fs.c: operations -------------------------------------------------- */
+/* ---- operations: fs.c (write, copy, read, compare), fs_attr.c (names and
+ * attributes), fs_tree.c (rm -rf, scandir), fs_inflight.c (temporaries),
+ * fs_lock.c (run lock) --------------------------------------------------- */
 
 /* Replace path with data atomically: a temporary file .NAME.ccchef-XXXXXX in
  * the same directory, written, given its mode and owner, optionally fsynced,

@@ -13,18 +13,17 @@
  * /lib -> usr/lib working while a link a user planted in a directory they
  * own is refused with a message naming it.
  *
- * Resolved parent directories are cached for the run (a converge touches a
- * few directories many times). Holding the descriptor of the directory that
- * was checked is the point of the design: whatever happens to the path
- * afterwards, what we act in is that directory. The cache is dropped
- * whenever the path-to-directory mapping may have changed by our hand: our
- * own renames, removals and link changes (fs.c) and any child process we
- * start (a command may rm -rf or mv a directory; pthread_atfork sees every
- * fork, libuv's spawn included), so later resources see what a fresh walk
- * would see.
+ * Resolved parent directories are cached for the run (fs_path_cache.c;
+ * a converge touches a few directories many times). Holding the
+ * descriptor of the directory that was checked is the point of the
+ * design: whatever happens to the path afterwards, what we act in is that
+ * directory. The cache is dropped whenever the path-to-directory mapping
+ * may have changed by our hand: our own renames, removals and link changes
+ * (fs_attr.c, fs_tree.c) and any child process we start (a command may
+ * rm -rf or mv a directory; pthread_atfork sees every fork, libuv's spawn
+ * included), so later resources see what a fresh walk would see.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "fs_internal.h"
 
 #define MAX_LINKS 40
 
@@ -237,106 +237,6 @@ static int walk(const char *path, int follow_last, const char *orig, int *out)
 	return r;
 }
 
-/* ---- the per-run cache of resolved parent directories ---- */
-
-#define CACHE_SLOTS 256
-#define CACHE_PROBE 4
-
-struct slot {
-	char *key;
-	int fd;
-	int busy;   /* lent to a caller */
-	int stale;  /* flushed while lent: dropped when given back */
-};
-
-static struct slot cache[CACHE_SLOTS];
-
-static unsigned hash(const char *s)
-{
-	unsigned h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-static void slot_clear(struct slot *s)
-{
-	if (s->key == NULL)
-		return;
-	close(s->fd);
-	free(s->key);
-	s->key = NULL;
-	s->fd = -1;
-	s->busy = 0;
-	s->stale = 0;
-}
-
-void fs_cache_flush(void)
-{
-	for (int i = 0; i < CACHE_SLOTS; i++)
-		if (!cache[i].busy)
-			slot_clear(&cache[i]);
-		else
-			cache[i].stale = 1;
-}
-
-static int cache_stale;
-
-/* In the parent, before any fork: the child may change any path. */
-static void cache_before_fork(void)
-{
-	cache_stale = 1;
-}
-
-/* A cached descriptor for dir, or -1. */
-static int cache_take(const char *dir, int *slot_out)
-{
-	static int registered;
-	if (!registered) {
-		registered = 1;
-		pthread_atfork(cache_before_fork, NULL, NULL);
-	}
-	if (cache_stale) {
-		cache_stale = 0;
-		fs_cache_flush();
-	}
-	unsigned h = hash(dir);
-	for (int k = 0; k < CACHE_PROBE; k++) {
-		struct slot *s = &cache[(h + (unsigned)k) % CACHE_SLOTS];
-		if (s->key == NULL || s->busy || strcmp(s->key, dir) != 0)
-			continue;
-		s->busy = 1;
-		*slot_out = (int)(s - cache);
-		return s->fd;
-	}
-	return -1;
-}
-
-static void cache_put(const char *dir, int fd)
-{
-	unsigned h = hash(dir);
-	struct slot *victim = NULL;
-	for (int k = 0; k < CACHE_PROBE; k++) {
-		struct slot *s = &cache[(h + (unsigned)k) % CACHE_SLOTS];
-		if (s->busy)
-			continue;
-		if (s->key == NULL) {
-			victim = s;
-			break;
-		}
-		if (victim == NULL)
-			victim = s;
-	}
-	char *key = victim ? strdup(dir) : NULL;
-	if (key == NULL) {
-		close(fd);
-		return;
-	}
-	slot_clear(victim);
-	victim->key = key;
-	victim->fd = fd;
-}
-
 /* ---- public ---- */
 
 int fs_parent_open(const char *path, struct fs_parent *p)
@@ -371,7 +271,7 @@ int fs_parent_open(const char *path, struct fs_parent *p)
 		*slash = '\0';
 	int slot = -1;
 	/* Only absolute paths are cached: "." would change with the cwd. */
-	int fd = p->dir[0] == '/' ? cache_take(p->dir, &slot) : -1;
+	int fd = p->dir[0] == '/' ? fs_cache_take(p->dir, &slot) : -1;
 	if (fd >= 0) {
 		p->dirfd = fd;
 		p->slot = slot;
@@ -389,12 +289,10 @@ int fs_parent_open(const char *path, struct fs_parent *p)
 			break;
 		*sl = '\0';
 		int aslot;
-		int afd = cache_take(anc, &aslot);
+		int afd = fs_cache_take(anc, &aslot);
 		if (afd >= 0) {
 			r = walk_from(afd, anc, p->dir + (sl - anc), 1, path, &fd);
-			cache[aslot].busy = 0;
-			if (cache[aslot].stale)
-				slot_clear(&cache[aslot]);
+			fs_cache_give_back(aslot);
 		}
 	}
 	if (r == 1)
@@ -410,12 +308,9 @@ void fs_parent_release(struct fs_parent *p)
 	if (p->dirfd < 0)
 		return;
 	if (p->slot >= 0) {
-		struct slot *s = &cache[p->slot];
-		s->busy = 0;
-		if (s->stale)
-			slot_clear(s);
+		fs_cache_give_back(p->slot);
 	} else if (p->dir[0] == '/') {
-		cache_put(p->dir, p->dirfd);
+		fs_cache_put(p->dir, p->dirfd);
 	} else {
 		close(p->dirfd);
 	}

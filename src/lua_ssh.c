@@ -18,10 +18,10 @@
  * Each object is a userdata that owns its libssh handle; __gc frees it, so
  * an error in between leaks nothing. A channel keeps its session alive
  * through its user value. Sessions block: the controller runs one per
- * process (see lua/ccchef/remote.lua).
+ * process (see lua/ccchef/remote.lua). The host key methods are in
+ * lua_ssh_hostkey.c.
  */
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -33,23 +33,17 @@
 
 #include "binding_fail.h"
 #include "host.h"
+#include "lua_ssh.h"
 #include "ssh_dl.h"
-#include "ssh_knownhosts.h"
 
-#define SESSION "ccchef.ssh.session"
 #define CHANNEL "ccchef.ssh.channel"
-
-struct sess {
-	ssh_session s;
-	int connected;
-};
 
 struct chan {
 	ssh_channel c;
 	struct sess *owner; /* kept alive by the user value */
 };
 
-static struct sess *check_sess(lua_State *L, int idx)
+struct sess *lssh_check_session(lua_State *L, int idx)
 {
 	struct sess *x = luaL_checkudata(L, idx, SESSION);
 	if (x->s == NULL)
@@ -65,9 +59,7 @@ static struct chan *check_chan(lua_State *L, int idx)
 	return x;
 }
 
-/* libssh keeps no errno: its failures are transport failures, EIO
- * (binding_fail.h); the message says what happened. */
-static int fail_ssh(lua_State *L, struct sess *x, const char *what)
+int lssh_fail(lua_State *L, struct sess *x, const char *what)
 {
 	return binding_failf(L, EIO, "%s: %s", what, ssh_get_error(x->s));
 }
@@ -99,10 +91,10 @@ static int lssh_session(lua_State *L)
 	int no = 0;
 	ssh_options_set(x->s, SSH_OPTIONS_PROCESS_CONFIG, &no);
 	if (ssh_options_set(x->s, SSH_OPTIONS_HOST, host) != 0)
-		return fail_ssh(L, x, "host");
+		return lssh_fail(L, x, "host");
 	const char *config = opt_string(L, 1, "config");
 	if (ssh_options_parse_config(x->s, config) != 0)
-		return fail_ssh(L, x, config ? config : "ssh config");
+		return lssh_fail(L, x, config ? config : "ssh config");
 	/* StrictHostKeyChecking from any config (even /etc/ssh/ssh_config)
 	 * would make libssh answer "known" for unknown AND changed keys
 	 * (knownhosts.c: no match in the global file + "no" = OK). The host
@@ -110,26 +102,26 @@ static int lssh_session(lua_State *L)
 	 * must always give its honest verdict. */
 	int strict = 1;
 	if (ssh_options_set(x->s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict) != 0)
-		return fail_ssh(L, x, "StrictHostKeyChecking");
+		return lssh_fail(L, x, "StrictHostKeyChecking");
 	const char *proxy = opt_string(L, 1, "proxy_command");
 	if (proxy && ssh_options_set(x->s, SSH_OPTIONS_PROXYCOMMAND, proxy) != 0)
-		return fail_ssh(L, x, "proxy command");
+		return lssh_fail(L, x, "proxy command");
 	const char *user = opt_string(L, 1, "user");
 	if (user && ssh_options_set(x->s, SSH_OPTIONS_USER, user) != 0)
-		return fail_ssh(L, x, "user");
+		return lssh_fail(L, x, "user");
 	lua_getfield(L, 1, "port");
 	if (!lua_isnil(L, -1)) {
 		unsigned int port = (unsigned int)luaL_checkinteger(L, -1);
 		if (ssh_options_set(x->s, SSH_OPTIONS_PORT, &port) != 0)
-			return fail_ssh(L, x, "port");
+			return lssh_fail(L, x, "port");
 	}
 	lua_pop(L, 1);
 	const char *identity = opt_string(L, 1, "identity");
 	if (identity && ssh_options_set(x->s, SSH_OPTIONS_ADD_IDENTITY, identity) != 0)
-		return fail_ssh(L, x, "identity");
+		return lssh_fail(L, x, "identity");
 	const char *kh = opt_string(L, 1, "known_hosts");
 	if (kh && ssh_options_set(x->s, SSH_OPTIONS_KNOWNHOSTS, kh) != 0)
-		return fail_ssh(L, x, "known_hosts");
+		return lssh_fail(L, x, "known_hosts");
 	lua_getfield(L, 1, "timeout");
 	if (!lua_isnil(L, -1)) {
 		long secs = (long)luaL_checknumber(L, -1);
@@ -143,9 +135,9 @@ static int lssh_session(lua_State *L)
 
 static int lssh_connect(lua_State *L)
 {
-	struct sess *x = check_sess(L, 1);
+	struct sess *x = lssh_check_session(L, 1);
 	if (ssh_connect(x->s) != SSH_OK)
-		return fail_ssh(L, x, "connect");
+		return lssh_fail(L, x, "connect");
 	x->connected = 1;
 	/* Small writes (the bootstrap line, channel requests) must not wait
 	 * for delayed ACKs: 27-91 ms per node otherwise. A ProxyCommand gives
@@ -170,7 +162,7 @@ static void push_option(lua_State *L, ssh_session s, enum ssh_options_e opt, con
 
 static int lssh_info(lua_State *L)
 {
-	struct sess *x = check_sess(L, 1);
+	struct sess *x = lssh_check_session(L, 1);
 	lua_newtable(L);
 	push_option(L, x->s, SSH_OPTIONS_HOST, "host");
 	push_option(L, x->s, SSH_OPTIONS_USER, "user");
@@ -183,147 +175,21 @@ static int lssh_info(lua_State *L)
 	return 1;
 }
 
-/* The name libssh looks the server up by in known_hosts: "[host]:port",
- * or the bare host on port 22 (what ssh(1) writes). */
-static int host_entry_name(struct sess *x, char *buf, size_t size)
-{
-	char *host = NULL;
-	unsigned int port = 22;
-	if (ssh_options_get(x->s, SSH_OPTIONS_HOST, &host) != SSH_OK || host == NULL)
-		return -1;
-	ssh_options_get_port(x->s, &port);
-	int n = port == 22 ? snprintf(buf, size, "%s", host) : snprintf(buf, size, "[%s]:%u", host, port);
-	ssh_string_free_char(host);
-	return n > 0 && (size_t)n < size ? 0 : -1;
-}
-
-/* An option's string value into buf ("" when unset). */
-static void option_copy(ssh_session s, enum ssh_options_e opt, char *buf, size_t size)
-{
-	char *v = NULL;
-	buf[0] = '\0';
-	if (ssh_options_get(s, opt, &v) == SSH_OK && v != NULL)
-		snprintf(buf, size, "%s", v);
-	ssh_string_free_char(v);
-}
-
-static void set_string(lua_State *L, const char *key, const char *value)
-{
-	lua_pushstring(L, value);
-	lua_setfield(L, -2, key);
-}
-
-/* host_key([name]) -> status, { type=, fingerprint=, name=, file=, line=,
- * old_type=, old_fingerprint=, error= }: the verdict of known_hosts on the
- * key the server presented, for name (HostKeyAlias) or the session's
- * [host]:port. Without a name the verdict is libssh's
- * ssh_session_is_known_server() (strict checking forced, see lssh_session);
- * the file and line of a conflicting entry come from ccchef's own reading
- * (ssh_knownhosts.c), which also decides for an alias. */
-static int lssh_host_key(lua_State *L)
-{
-	struct sess *x = check_sess(L, 1);
-	const char *alias = luaL_optstring(L, 2, NULL);
-	ssh_key key = NULL;
-	char name[1024], fp[128], type[64], user_kh[PATH_MAX], global_kh[PATH_MAX];
-	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
-		return fail_ssh(L, x, "host key");
-	const char *t = ssh_key_type_to_char(ssh_key_type(key));
-	snprintf(type, sizeof type, "%s", t ? t : "?");
-	kh_fingerprint(key, fp, sizeof fp);
-	if (alias)
-		snprintf(name, sizeof name, "%s", alias);
-	else if (host_entry_name(x, name, sizeof name) != 0)
-		snprintf(name, sizeof name, "?");
-	/* Copied out at once: nothing libssh allocated is held across the
-	 * Lua calls below, which can raise. */
-	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, user_kh, sizeof user_kh);
-	option_copy(x->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, global_kh, sizeof global_kh);
-	const char *files[2] = { user_kh[0] ? user_kh : NULL, global_kh[0] ? global_kh : NULL };
-	struct kh_verdict v;
-	kh_check(files, 2, name, key, &v);
-	ssh_key_free(key);
-
-	const char *status = NULL;
-	const char *error = NULL;
-	if (v.status == KH_REVOKED) {
-		status = "revoked";
-	} else if (alias) {
-		switch (v.status) {
-		case KH_OK: status = "ok"; break;
-		case KH_CHANGED: status = "changed"; break;
-		case KH_OTHER: status = "other"; break;
-		default: status = "unknown"; break;
-		}
-	} else {
-		switch (ssh_session_is_known_server(x->s)) {
-		case SSH_KNOWN_HOSTS_OK: status = "ok"; break;
-		case SSH_KNOWN_HOSTS_CHANGED: status = "changed"; break;
-		case SSH_KNOWN_HOSTS_OTHER: status = "other"; break;
-		case SSH_KNOWN_HOSTS_NOT_FOUND: /* no known_hosts file yet */
-		case SSH_KNOWN_HOSTS_UNKNOWN: status = "unknown"; break;
-		default: status = "error"; error = ssh_get_error(x->s); break;
-		}
-	}
-	lua_pushstring(L, status);
-	lua_createtable(L, 0, 8);
-	set_string(L, "type", type);
-	set_string(L, "fingerprint", fp);
-	set_string(L, "name", name);
-	if (user_kh[0])
-		set_string(L, "known_hosts", user_kh);
-	if (v.file[0] != '\0') {
-		set_string(L, "file", v.file);
-		lua_pushinteger(L, v.line);
-		lua_setfield(L, -2, "line");
-		set_string(L, "old_type", v.old_type);
-		set_string(L, "old_fingerprint", v.old_fingerprint);
-	}
-	if (error)
-		set_string(L, "error", error);
-	return 2;
-}
-
-/* accept_host_key([name]): appends the server's key for name (or
- * [host]:port) to the user's known_hosts file; returns that file. */
-static int lssh_accept_host_key(lua_State *L)
-{
-	struct sess *x = check_sess(L, 1);
-	const char *alias = luaL_optstring(L, 2, NULL);
-	char name[1024], err[PATH_MAX + 128], file[PATH_MAX];
-	ssh_key key = NULL;
-	if (alias)
-		snprintf(name, sizeof name, "%s", alias);
-	else if (host_entry_name(x, name, sizeof name) != 0)
-		return binding_fail(L, EINVAL, "cannot record the host key: no host name");
-	option_copy(x->s, SSH_OPTIONS_KNOWNHOSTS, file, sizeof file);
-	if (file[0] == '\0')
-		return binding_fail(L, ENOENT, "cannot record the host key: no known_hosts file");
-	if (ssh_get_server_publickey(x->s, &key) != SSH_OK)
-		return fail_ssh(L, x, "host key");
-	int r = kh_append(file, name, key, err, sizeof err);
-	ssh_key_free(key);
-	if (r != 0)
-		return binding_fail(L, -r, err);
-	lua_pushstring(L, file);
-	return 1;
-}
-
 /* auth(): public keys, from the agent and the identity files (the config's
  * IdentityFile, -i, and the default ~/.ssh/id_*), as ssh(1) does. */
 static int lssh_auth(lua_State *L)
 {
-	struct sess *x = check_sess(L, 1);
+	struct sess *x = lssh_check_session(L, 1);
 	int r = ssh_userauth_none(x->s, NULL);
 	if (r == SSH_AUTH_SUCCESS)
 		goto ok;
 	if (r == SSH_AUTH_ERROR)
-		return fail_ssh(L, x, "authentication");
+		return lssh_fail(L, x, "authentication");
 	r = ssh_userauth_publickey_auto(x->s, NULL, NULL);
 	if (r == SSH_AUTH_SUCCESS)
 		goto ok;
 	if (r == SSH_AUTH_ERROR)
-		return fail_ssh(L, x, "authentication");
+		return lssh_fail(L, x, "authentication");
 	char *user = NULL;
 	ssh_options_get(x->s, SSH_OPTIONS_USER, &user);
 	/* Copied into a Lua string before libssh's is freed. */
@@ -341,7 +207,7 @@ ok:
  * exists before the libssh channel so an error cannot leak it. */
 static int lssh_open(lua_State *L)
 {
-	struct sess *x = check_sess(L, 1);
+	struct sess *x = lssh_check_session(L, 1);
 	const char *cmd = luaL_checkstring(L, 2);
 	struct chan *c = lua_newuserdatauv(L, sizeof *c, 1);
 	c->c = NULL;
@@ -350,11 +216,11 @@ static int lssh_open(lua_State *L)
 	lua_pushvalue(L, 1);
 	lua_setiuservalue(L, -2, 1); /* the channel keeps its session alive */
 	if ((c->c = ssh_channel_new(x->s)) == NULL)
-		return fail_ssh(L, x, "channel");
+		return lssh_fail(L, x, "channel");
 	if (ssh_channel_open_session(c->c) != SSH_OK)
-		return fail_ssh(L, x, "open channel");
+		return lssh_fail(L, x, "open channel");
 	if (ssh_channel_request_exec(c->c, cmd) != SSH_OK)
-		return fail_ssh(L, x, "exec");
+		return lssh_fail(L, x, "exec");
 	return 1;
 }
 
@@ -375,7 +241,7 @@ static int lssh_write(lua_State *L)
 		uint32_t n = len > 65536 ? 65536 : (uint32_t)len;
 		int w = ssh_channel_write(c->c, data, n);
 		if (w == SSH_ERROR)
-			return fail_ssh(L, chan_sess(L, 1), "write");
+			return lssh_fail(L, chan_sess(L, 1), "write");
 		data += w;
 		len -= (size_t)w;
 	}
@@ -405,7 +271,7 @@ static int lssh_read(lua_State *L)
 	}
 	n = ssh_channel_read_timeout(c->c, buf, sizeof buf, 0, timeout);
 	if (n == SSH_ERROR)
-		return fail_ssh(L, chan_sess(L, 1), "read");
+		return lssh_fail(L, chan_sess(L, 1), "read");
 	if (n > 0) {
 		lua_pushlstring(L, buf, (size_t)n);
 		lua_pushliteral(L, "stdout");
@@ -489,8 +355,6 @@ int luaopen_ccchef_ssh(lua_State *L)
 	static const luaL_Reg sess_methods[] = {
 		{"connect", lssh_connect},
 		{"info", lssh_info},
-		{"host_key", lssh_host_key},
-		{"accept_host_key", lssh_accept_host_key},
 		{"auth", lssh_auth},
 		{"open", lssh_open},
 		{"close", lssh_sess_close},
@@ -514,6 +378,7 @@ int luaopen_ccchef_ssh(lua_State *L)
 	ssh_init();
 	luaL_newmetatable(L, SESSION);
 	luaL_newlib(L, sess_methods);
+	lssh_register_host_key(L);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, lssh_sess_close);
 	lua_setfield(L, -2, "__gc");

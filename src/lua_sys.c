@@ -1,13 +1,13 @@
 /*
  * lua_sys.c: the ccchef.sys module, the system calls resources need, for Lua.
  * Failures caused by the world return nil, message, errno name
- * (binding_fail.h); misuse raises.
+ * (binding_fail.h); misuse raises. The user and group lookups are in
+ * lua_sys_accounts.c, the clocks, the process and the run lock in
+ * lua_sys_process.c.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +19,7 @@
 #include "binding_fail.h"
 #include "fs.h"
 #include "host.h"
+#include "lua_sys.h"
 
 /* The failure of an fs_* function (r = -errno): a refusal carries its own
  * message naming the path and why (the link, the owner...). */
@@ -425,145 +426,6 @@ static int lsys_test_hook(lua_State *L)
 	return 0;
 }
 
-/* user(name or uid) -> { name, uid, gid, home, shell, comment } | nil: nil
- * is an answer (no such user), not a failure, so it carries no message. */
-static int lsys_user(lua_State *L)
-{
-	struct passwd *pw = lua_type(L, 1) == LUA_TNUMBER
-		? getpwuid((uid_t)lua_tointeger(L, 1))
-		: getpwnam(luaL_checkstring(L, 1));
-	if (pw == NULL) {
-		luaL_pushfail(L);
-		return 1;
-	}
-	lua_createtable(L, 0, 6);
-	lua_pushstring(L, pw->pw_name);
-	lua_setfield(L, -2, "name");
-	lua_pushinteger(L, pw->pw_uid);
-	lua_setfield(L, -2, "uid");
-	lua_pushinteger(L, pw->pw_gid);
-	lua_setfield(L, -2, "gid");
-	lua_pushstring(L, pw->pw_dir);
-	lua_setfield(L, -2, "home");
-	lua_pushstring(L, pw->pw_shell);
-	lua_setfield(L, -2, "shell");
-	lua_pushstring(L, pw->pw_gecos ? pw->pw_gecos : "");
-	lua_setfield(L, -2, "comment");
-	return 1;
-}
-
-/* group(name or gid) -> { name, gid, members = { user names } } | nil.
- * members is the group database's member list (not the users whose
- * primary group this is), as groupmod -U sets it. */
-static int lsys_group(lua_State *L)
-{
-	struct group *gr = lua_type(L, 1) == LUA_TNUMBER
-		? getgrgid((gid_t)lua_tointeger(L, 1))
-		: getgrnam(luaL_checkstring(L, 1));
-	if (gr == NULL) {
-		luaL_pushfail(L);
-		return 1;
-	}
-	lua_createtable(L, 0, 3);
-	lua_pushstring(L, gr->gr_name);
-	lua_setfield(L, -2, "name");
-	lua_pushinteger(L, gr->gr_gid);
-	lua_setfield(L, -2, "gid");
-	lua_newtable(L);
-	for (int i = 0; gr->gr_mem && gr->gr_mem[i]; i++) {
-		lua_pushstring(L, gr->gr_mem[i]);
-		lua_rawseti(L, -2, i + 1);
-	}
-	lua_setfield(L, -2, "members");
-	return 1;
-}
-
-/* grouplist(user name, primary gid) -> { gid, ... }: every group the user
- * is in (getgrouplist, so the primary gid is included). One pass over the
- * group database instead of a process per lookup. */
-static int lsys_grouplist(lua_State *L)
-{
-	const char *name = luaL_checkstring(L, 1);
-	gid_t primary = (gid_t)luaL_checkinteger(L, 2);
-	int n = 64;
-	gid_t *gids;
-	/* The buffer is a userdata, so nothing leaks if a push below raises. */
-	for (;;) {
-		gids = lua_newuserdatauv(L, (size_t)n * sizeof *gids, 0);
-		int want = n;
-		if (getgrouplist(name, primary, gids, &want) >= 0) {
-			n = want;
-			break;
-		}
-		lua_pop(L, 1);
-		/* want now holds the size needed (it may grow meanwhile). */
-		n = want > n ? want : n * 2;
-	}
-	lua_createtable(L, n, 0);
-	for (int i = 0; i < n; i++) {
-		lua_pushinteger(L, gids[i]);
-		lua_rawseti(L, -2, i + 1);
-	}
-	return 1;
-}
-
-/* Monotonic seconds, for durations. */
-static int lsys_now(lua_State *L)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-	return 1;
-}
-
-/* Wall-clock seconds with sub-second part, for backup names and events. */
-static int lsys_time(lua_State *L)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-	return 1;
-}
-
-static int lsys_isatty(lua_State *L)
-{
-	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
-	return 1;
-}
-
-static int lsys_getpid(lua_State *L)
-{
-	lua_pushinteger(L, getpid());
-	return 1;
-}
-
-static int lsys_geteuid(lua_State *L)
-{
-	lua_pushinteger(L, geteuid());
-	return 1;
-}
-
-/* The run lock is a descriptor held until the process exits: the kernel
- * releases it even if ccchef is killed, so there are no stale locks.
- * lock(path, timeout) -> fd | nil, msg, errno name [, holder PID]: held by
- * another process is "EAGAIN", with that process's PID (0 if unknown). */
-static int lsys_lock(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	double timeout = luaL_optnumber(L, 2, 0);
-	long holder;
-	int fd = fs_lock(path, timeout, &holder);
-	if (fd == -EWOULDBLOCK) {
-		binding_failf(L, EAGAIN, "%s: held by PID %d", path, (int)holder);
-		lua_pushinteger(L, holder);
-		return 4;
-	}
-	if (fd < 0)
-		return binding_fail_sys(L, path, -fd);
-	lua_pushinteger(L, fd);
-	return 1;
-}
-
 static int lsys_realpath(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -612,15 +474,6 @@ int luaopen_ccchef_sys(lua_State *L)
 		{"test_hook", lsys_test_hook},
 		{"realpath", lsys_realpath},
 		{"chdir", lsys_chdir},
-		{"user", lsys_user},
-		{"group", lsys_group},
-		{"grouplist", lsys_grouplist},
-		{"now", lsys_now},
-		{"time", lsys_time},
-		{"isatty", lsys_isatty},
-		{"getpid", lsys_getpid},
-		{"geteuid", lsys_geteuid},
-		{"lock", lsys_lock},
 		{NULL, NULL},
 	};
 	if (luaL_newmetatable(L, "ccchef.sys.fd")) {
@@ -631,5 +484,7 @@ int luaopen_ccchef_sys(lua_State *L)
 	}
 	lua_pop(L, 1);
 	luaL_newlib(L, fns);
+	lsys_register_accounts(L);
+	lsys_register_process(L);
 	return 1;
 }
