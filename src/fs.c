@@ -212,32 +212,33 @@ static int open_regular(struct fs_parent *par, const struct stat *want, struct s
 	return fd;
 }
 
-int fs_open_safe(const char *path, const struct stat *want)
+/* Resolve path's parent and open_regular its last component. */
+static int open_regular_path(const char *path, const struct stat *want, struct stat *st)
 {
 	struct fs_parent par;
 	int r = fs_parent_open(path, &par);
 	if (r != 0)
 		return r;
-	struct stat st;
-	int fd = open_regular(&par, want, &st);
+	int fd = open_regular(&par, want, st);
 	fs_parent_release(&par);
 	return fd;
+}
+
+int fs_open_safe(const char *path, const struct stat *want)
+{
+	struct stat st;
+	return open_regular_path(path, want, &st);
 }
 
 int fs_read_safe(const char *path, size_t max, const struct stat *want, char **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
-	struct fs_parent par;
-	int r = fs_parent_open(path, &par);
-	if (r != 0)
-		return r;
 	struct stat st;
-	int fd = open_regular(&par, want, &st);
-	fs_parent_release(&par);
+	int fd = open_regular_path(path, want, &st);
 	if (fd < 0)
 		return fd;
-	r = (size_t)st.st_size > max ? -EFBIG : read_fd_all(fd, (size_t)st.st_size, max, data, len);
+	int r = (size_t)st.st_size > max ? -EFBIG : read_fd_all(fd, (size_t)st.st_size, max, data, len);
 	close(fd);
 	return r;
 }
