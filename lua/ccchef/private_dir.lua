@@ -21,15 +21,10 @@ function M.create()
   return nil, "cannot create a private directory under " .. base .. (last and (": " .. last) or "")
 end
 
+-- rm -rf by descriptors (sys.remove_tree: never through a link, never by
+-- re-joining names between a check and a change); best effort.
 function M.remove(path)
-  local st = sys.lstat(path)
-  if not st then return end
-  if st.type == "directory" then
-    for _, name in ipairs(sys.listdir(path) or {}) do M.remove(path .. "/" .. name) end
-    sys.rmdir(path)
-  else
-    sys.unlink(path)
-  end
+  sys.remove_tree(path)
 end
 
 return M
