@@ -5,7 +5,9 @@
 --
 -- A URL is always given with a peg revision (URL@N): svn reads the last
 -- '@' of a URL as one, so a URL that holds an '@' of its own (a user name)
--- would otherwise be misread.
+-- would otherwise be misread. So is a working copy's path given to info,
+-- update and status (DIR@); the target of checkout and export is taken
+-- as it is by svn.
 local errors = require("ccchef.errors")
 local proc = require("ccchef.proc")
 
@@ -95,7 +97,7 @@ function M.modified(ctx, dir)
 end
 
 function M.checkout(ctx, url, rev, dir)
-  M.ok(ctx, { "checkout", "--quiet", "--", url .. "@" .. rev, dir .. "@" }, "svn checkout of " .. url)
+  M.ok(ctx, { "checkout", "--quiet", "--", url .. "@" .. rev, dir }, "svn checkout of " .. url)
 end
 
 function M.update(ctx, dir, rev)
@@ -104,7 +106,7 @@ end
 
 -- A clean tree (no .svn) of url at rev into dir; force: dir may exist.
 function M.export(ctx, url, rev, dir)
-  M.ok(ctx, { "export", "--quiet", "--force", "--", url .. "@" .. rev, dir .. "@" }, "svn export of " .. url)
+  M.ok(ctx, { "export", "--quiet", "--force", "--", url .. "@" .. rev, dir }, "svn export of " .. url)
 end
 
 return M

@@ -136,9 +136,9 @@ N=2000
 cat >"$T/hook.sh" <<SH
 urls=""
 for i in \$(seq $N); do urls="\$urls $URL/rev.txt"; done
-curl -s --max-time 60 -w '\n%{http_code}\n' \$urls >"$T/loop.out" 2>&1 &
+curl -sN --max-time 60 -w '\n%{http_code}\n' \$urls >"$T/loop.out" 2>&1 &
 echo \$! >"$T/loop.pid"
-while [ "\$(grep -c '^200\$' "$T/loop.out" 2>/dev/null || echo 0)" -lt $((N / 2)) ]; do sleep 0.01; done
+while n=\$(grep -c '^200\$' "$T/loop.out" 2>/dev/null); [ "\${n:-0}" -lt $((N / 2)) ]; do sleep 0.01; done
 SH
 CCCHEF_TEST_HOOK=switch CCCHEF_TEST_HOOK_CMD="sh $T/hook.sh" apply "$T/main.lua"
 assert_code 0 "deploy of a new commit"
@@ -150,6 +150,7 @@ new=$(grep -c "^$C2\$" "$T/loop.out")
 echo "request loop during the switch: $N sent, $ok answered 200 ($old old, $new new revision)"
 assert_eq "$ok" "$N" "requests answered 200 during the switch"
 assert_eq "$((old + new))" "$N" "every answer is a whole revision"
+check; [ "$old" -ge $((N / 2)) ] || fail "the loop did not run across the switch ($old old answers)"
 assert_eq "$(current)" "releases/$C2" "current after the new commit"
 assert_eq "$(get /rev.txt)" "$C2" "answers the new revision"
 assert_eq "$(get /uploads/u.txt)" "uploaded" "uploads survive the release"
