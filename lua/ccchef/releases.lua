@@ -7,7 +7,9 @@
 --
 -- The history file is what makes "the previous release" and "the last N"
 -- exact (directory times change when an application writes into its
--- release). One line a release: id, state, time, label. A release is
+-- release). One line a release: id, state, label (no time: the same
+-- deploy gives the same file on every node, which tests/e2e/deploy_remote.sh
+-- compares). A release is
 -- recorded as "building" before its files are written and as "ok" once its
 -- build succeeded, so a run killed in between leaves a line that says the
 -- directory is unfinished; the next run rebuilds it. The file is replaced
@@ -37,16 +39,16 @@ end
 local function parse_history(text)
   local list = {}
   for line in text:gmatch("[^\n]+") do
-    local id, state, time, label = line:match("^([^\t]+)\t([^\t]+)\t(%d+)\t?(.*)$")
+    local id, state, label = line:match("^([^\t]+)\t([^\t]+)\t?(.*)$")
     if id and id:match("^[%w._-]+$") then
-      list[#list + 1] = { id = id, state = state, time = tonumber(time), label = label }
+      list[#list + 1] = { id = id, state = state, label = label }
     end
   end
   return list
 end
 
 -- The layout as it is: { exists, parent_missing, current = id | nil,
--- current_target = what the link says, list = { {id, state, time,
+-- current_target = what the link says, list = { {id, state,
 -- label}... } oldest first }. Raises when something that is not ours is in
 -- the way (current a directory, deploy_to a file).
 function M.read(root)
@@ -95,7 +97,7 @@ function M.write(root, list)
   local lines = {}
   for _, e in ipairs(list) do
     local label = (e.label or ""):gsub("[%c]", " ")
-    lines[#lines + 1] = string.format("%s\t%s\t%d\t%s\n", e.id, e.state, e.time, label)
+    lines[#lines + 1] = string.format("%s\t%s\t%s\n", e.id, e.state, label)
   end
   local ok, err = sys.write(M.paths(root).history, table.concat(lines), util.mode"0644", nil, nil, true)
   if not ok then errors.converge(err) end

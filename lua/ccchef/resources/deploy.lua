@@ -121,7 +121,7 @@ local function plan_deploy(p, cur)
     changes[#changes + 1] = string.format("health check %s (on failure back to %s)", p.health_check.url,
       short(cur.current))
   end
-  local entry = { id = w.id, state = "ok", time = 0, label = w.label }
+  local entry = { id = w.id, state = "ok", label = w.label }
   steps.prune = releases.prunable(releases.with(cur.list, w.id, entry), p.keep_releases, w.id)
   if #steps.prune > 0 then
     local shown = {}
@@ -180,7 +180,7 @@ local function make_release(p, cur, steps, ctx, list)
   local root, w = p.deploy_to, cur.want
   local dir = releases.release_dir(root, w.id)
   if steps.clear then releases.remove(root, w.id) end
-  list = releases.with(list, w.id, { id = w.id, state = "building", time = os.time(), label = w.label })
+  list = releases.with(list, w.id, { id = w.id, state = "building", label = w.label })
   releases.write(root, list)
   local ok, err = pcall(function()
     mkdir(dir)
@@ -198,7 +198,7 @@ local function make_release(p, cur, steps, ctx, list)
     error(err, 0)
   end
   local output = err
-  list = releases.with(list, w.id, { id = w.id, state = "ok", time = os.time(), label = w.label })
+  list = releases.with(list, w.id, { id = w.id, state = "ok", label = w.label })
   releases.write(root, list)
   return list, output
 end
