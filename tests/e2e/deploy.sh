@@ -252,6 +252,27 @@ assert_err "build: \`false\` exited 1"
 assert_eq "$(current)" "releases/$C6" "current untouched by a failed Lua build"
 assert_no_file "$D/releases/$C7"
 
+# A run killed in the middle of a build (kill -9 from the build itself):
+# the release is recorded as unfinished, current has not moved, and the
+# next run removes what was left and builds it again.
+cat >"$T/killed.lua" <<LUA
+deploy "$D" {
+  repository = "file://$T/app.git", revision = "$C7",
+  build = "echo half > half.txt; [ -e $T/killed ] || { touch $T/killed; kill -9 \$PPID; sleep 5; }; echo \$REVISION > rev.txt",
+}
+LUA
+apply "$T/killed.lua"
+assert_eq "$CODE" 137 "killed by its build"
+assert_eq "$(current)" "releases/$C6" "a killed build leaves current"
+assert_content "$D/releases/$C7/half.txt" "half"
+check; grep -q "^$C7	building	" "$D/.ccchef-releases" || fail "the killed release is not recorded as building"
+apply "$T/killed.lua"
+assert_code 0 "the run after the kill"
+assert_out "remove the unfinished release $(short "$C7"), new release $(short "$C7")"
+assert_eq "$(get /rev.txt)" "$C7" "rebuilt and live"
+check; grep -q "^$C7	ok	" "$D/.ccchef-releases" || fail "the rebuilt release is not recorded as ok"
+C6=$C7 # what is live now, for the checks below
+
 # Bad input found when the repository is read: clear errors, live release untouched.
 recipe unknown.lua nope
 apply "$T/unknown.lua"
