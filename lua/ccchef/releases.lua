@@ -150,21 +150,27 @@ function M.remove(root, id)
   end
 end
 
--- A shared path's components in the release must be directories of the
--- release itself: a link there (committed to the repository) would make
--- the link below land, and the release's copy be removed, wherever the
--- link points.
-local function release_parents(release, rel)
-  local dir = release
+-- mkdir, and with `as` the new directory given to the deploy's user.
+local function make_dir(path, as)
+  local ok, err = sys.mkdir(path, util.mode"0755")
+  if ok and as then ok, err = sys.lchown(path, as.uid, as.gid) end
+  if not ok then errors.converge(err) end
+end
+
+-- Each directory on the way to base/rel (the last component excluded),
+-- made when missing. In a release, a link there (committed to the
+-- repository) is refused: it would make the link below land, and the
+-- release's copy be removed, wherever it points.
+local function parents(base, rel, as, what)
+  local dir = base
   for part in rel:gmatch("([^/]+)/") do
     dir = dir .. "/" .. part
     local st = sys.lstat(dir)
     if not st then
-      local ok, err = sys.mkdir(dir, util.mode"0755")
-      if not ok then errors.converge(err) end
+      make_dir(dir, as)
     elseif st.type ~= "directory" then
-      errors.converge(string.format("shared path %s: %s in the release is a %s, not a directory",
-        rel, dir, st.type))
+      errors.converge(string.format("shared path %s: %s in the %s is a %s, not a directory",
+        rel, dir, what, st.type))
     end
   end
 end
@@ -173,28 +179,27 @@ end
 -- shared path not there yet is seeded: with the release's own copy when it
 -- has one (a default config committed to the repository), else as an empty
 -- directory (uploads, logs). What the release has at that path is replaced
--- by the link.
-function M.link_shared(root, release, shared)
+-- by the link. as: the deploy's user, who owns what is made here.
+function M.link_shared(root, release, shared, as)
   local base = M.paths(root).shared
   for _, rel in ipairs(shared) do
     local target, inside = base .. "/" .. rel, release .. "/" .. rel
-    release_parents(release, rel)
-    local ok, err = util.mkdir_p(sys, util.dirname(target), util.mode"0755")
-    if not ok then errors.converge(err) end
+    parents(release, rel, as, "release")
+    parents(base, rel, as, "shared directory")
     local own = sys.lstat(inside)
     if not sys.lstat(target) then
       if own and own.type ~= "link" then
-        ok, err = sys.rename(inside, target)
+        local ok, err = sys.rename(inside, target)
+        if not ok then errors.converge(err) end
       else
-        ok, err = sys.mkdir(target, util.mode"0755")
+        make_dir(target, as)
       end
-      if not ok then errors.converge(err) end
     end
     if sys.lstat(inside) then
-      ok, err = sys.remove_tree(inside)
+      local ok, err = sys.remove_tree(inside)
       if not ok then errors.converge(err) end
     end
-    ok, err = sys.symlink(target, inside)
+    local ok, err = sys.symlink(target, inside)
     if not ok then errors.converge(err) end
   end
 end
