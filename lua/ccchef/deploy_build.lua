@@ -90,13 +90,20 @@ function M.run(build, info, ctx, extra_env)
     REVISION = info.revision }
   for k, v in pairs(extra_env or {}) do info.env[k] = tostring(v) end
   if type(build) == "string" then return run(info, ctx, build) end
-  -- What the function sees: plain values and one capability, run.
+  -- What the function sees: plain values and one capability, run, that
+  -- works only while the build runs: a recipe that kept it cannot run
+  -- commands later (from a template, or under why-run).
+  local building = true
   local bctx = {
     release = info.release, deploy_to = info.deploy_to, shared = info.shared,
     revision = info.revision, previous = info.previous,
-    run = function(cmd, opts) return run(info, ctx, cmd, opts) end,
+    run = function(cmd, opts)
+      if not building then errors.converge("build: ctx.run called after the build finished") end
+      return run(info, ctx, cmd, opts)
+    end,
   }
   local ok, err = budget.run_user(build, "build", info.release, bctx)
+  building = false
   if not ok then
     if errors.is(err) and err.message:sub(1, 7) == "build: " then error(err, 0) end
     errors.converge("build failed: " .. errors.text(err), { output = errors.is(err) and err.output or nil })
