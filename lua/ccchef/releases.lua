@@ -36,11 +36,18 @@ function M.release_dir(root, id)
   return root .. "/releases/" .. id
 end
 
+-- A release's name: a commit id or r<number>, never "." or ".." (the
+-- history file and the link are read back, and an id becomes a path that
+-- is removed).
+function M.valid_id(id)
+  return id:match("^%w[%w._-]*$") ~= nil
+end
+
 local function parse_history(text)
   local list = {}
   for line in text:gmatch("[^\n]+") do
     local id, state, label = line:match("^([^\t]+)\t([^\t]+)\t?(.*)$")
-    if id and id:match("^[%w._-]+$") then
+    if id and M.valid_id(id) then
       list[#list + 1] = { id = id, state = state, label = label }
     end
   end
@@ -68,8 +75,9 @@ function M.read(root)
       errors.converge(paths.current .. " exists and is not a symbolic link; move it away first")
     end
     cur.current_target = sys.readlink(paths.current)
-    cur.current = cur.current_target:match("^releases/([%w._-]+)/?$")
-      or cur.current_target:match("^" .. paths.releases:gsub("%p", "%%%0") .. "/([%w._-]+)/?$")
+    local id = cur.current_target:match("^releases/([^/]+)/?$")
+      or cur.current_target:match("^" .. paths.releases:gsub("%p", "%%%0") .. "/([^/]+)/?$")
+    cur.current = id and M.valid_id(id) and id or nil
   end
   local text = sys.read(paths.history)
   if text then cur.list = parse_history(text) end

@@ -263,6 +263,10 @@ end
 function M.apply(p, cur, action, steps, ctx)
   local root = p.deploy_to
   if action == "rollback" then
+    if not sys.lstat(releases.release_dir(root, steps.id)) then
+      errors.converge(string.format("cannot roll back to %s: %s is gone", short(steps.id),
+        releases.release_dir(root, steps.id)))
+    end
     -- The history keeps its order: the release rolled back from stays the
     -- newest, which is how a second rollback knows it is done.
     releases.switch(root, steps.id)

@@ -60,3 +60,11 @@ test("the history file round-trips, and current is read from the link", function
   eq(ids(releases.finished(cur.list)), "abc")
   assert(sys.remove_tree(dir))
 end)
+
+test("release ids are names, never . or ..", function()
+  eq(releases.valid_id("0123abcd"), true)
+  eq(releases.valid_id("r42"), true)
+  eq(releases.valid_id(".."), false)
+  eq(releases.valid_id("."), false)
+  eq(releases.valid_id(".hidden"), false)
+end)
