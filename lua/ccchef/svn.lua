@@ -87,18 +87,6 @@ function M.wc_info(ctx, dir)
   return { url = url, revision = rev }
 end
 
--- Files with local modifications in a working copy (svn status: M, A, D,
--- R, C, !, ~), externals left out (svn handles them).
-function M.modified(ctx, dir)
-  local out = M.ok(ctx, { "status", "--quiet", "--ignore-externals", "--", dir .. "@" }, "svn status")
-  local files = {}
-  for line in out:gmatch("[^\n]+") do
-    local path = line:match("^[MADRC!~]......%s*(.+)$")
-    if path then files[#files + 1] = path end
-  end
-  return files
-end
-
 function M.checkout(ctx, url, rev, dir)
   M.ok(ctx, { "checkout", "--quiet", "--", url .. "@" .. rev, dir }, "svn checkout of " .. url)
 end
