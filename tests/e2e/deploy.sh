@@ -89,10 +89,14 @@ moves() { wc -l <"$T/moved.log" 2>/dev/null || echo 0; }
 releases() { ls "$D/releases" 2>/dev/null | wc -l; }
 current() { readlink "$D/current"; }
 
-# Why-run on nothing: says what it would do, writes nothing.
+# Why-run on nothing: says what it would do, writes nothing; a file the
+# recipe puts in shared/ after it would be created there.
 recipe main.lua main
-apply -n "$T/main.lua"
+cp "$T/main.lua" "$T/whyrun.lua"
+echo "file \"$D/shared/config/extra.ini\" { content = \"x\" }" >>"$T/whyrun.lua"
+apply -n "$T/whyrun.lua"
 assert_code 0 "why-run first deploy"
+assert_out "would-update file[$D/shared/config/extra.ini]"
 assert_out "would-update"
 assert_out "new release $(short "$C1") (branch main) from file://$T/app.git"
 assert_out "current (none) -> $(short "$C1")"

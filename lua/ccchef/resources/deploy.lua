@@ -119,16 +119,33 @@ end
 
 local function build_shown(p)
   if type(p.build) == "function" then return "build (Lua function)" end
+  if p.sensitive then return "build (sensitive command)" end
   return "build `" .. p.build .. "`"
 end
 
-local function plan_deploy(p, cur)
+-- The directories a new release makes, for the resources after it under
+-- why-run (a template into shared/config/: docs/resources.md, ctx.planned).
+local function plan_dirs(p, ctx)
+  local shared = p.deploy_to .. "/shared"
+  ctx.planned:add(shared, true)
+  ctx.planned:add(p.deploy_to .. "/releases")
+  for _, rel in ipairs(p.shared) do
+    local dir = shared
+    for part in rel:gmatch("([^/]+)/") do
+      dir = dir .. "/" .. part
+      ctx.planned:add(dir)
+    end
+  end
+end
+
+local function plan_deploy(p, cur, ctx)
   local w = cur.want
   local finished = cur.entry and cur.entry.state == "ok" and cur.dir_exists
   if finished and cur.current == w.id then return {} end
   local changes, steps = {}, { id = w.id, previous = cur.current }
   if not finished then
     steps.build = true
+    plan_dirs(p, ctx)
     if cur.dir_exists then
       steps.clear = true
       changes[#changes + 1] = "remove the unfinished release " .. short(w.id)
@@ -169,7 +186,7 @@ local function plan_rollback(p, cur)
     { id = previous.id, from = newest.id }
 end
 
-function M.plan(p, cur, action)
+function M.plan(p, cur, action, ctx)
   if cur.parent_missing then
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)",
       cur.parent_missing), { assumable = true })
@@ -179,7 +196,7 @@ function M.plan(p, cur, action)
   if action == "rollback" then
     changes, steps = plan_rollback(p, cur)
   else
-    changes, steps = plan_deploy(p, cur)
+    changes, steps = plan_deploy(p, cur, ctx)
   end
   return changes, nil, steps
 end
