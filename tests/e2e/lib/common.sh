@@ -7,6 +7,11 @@ set -u
 : "${CCCHEF:?CCCHEF must point at the ccchef binary}"
 T=$(mktemp -d /tmp/ccchef-e2e.XXXXXX)
 STATE="$T/state"
+# Each test is its own world, so its runs take their own machine-wide lock:
+# on the shared /run/ccchef.lock, tests of parallel suites (and of other
+# checkouts on this machine) queued behind each other and timed out under
+# load. e2e-lock tests the real path explicitly.
+export CCCHEF_MACHINE_LOCK="$T/machine.lock"
 TRACKED_PIDS=""
 FAILS=0
 CHECKS=0
