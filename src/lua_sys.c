@@ -25,7 +25,7 @@
 int lsys_fail_fs(lua_State *L, const char *what, int r)
 {
 	const char *d = fs_error_detail();
-	if (*d && (r == -ELOOP || r == -ESTALE || r == -EMLINK || r == -ENOTDIR)) {
+	if (*d && (r == -ELOOP || r == -ESTALE || r == -EMLINK || r == -ENOTDIR || r == -EPERM)) {
 		binding_fail(L, -r, d);
 		fs_set_detail("%s", "");
 		return 3;

@@ -110,11 +110,14 @@ static int lsys_unlink(lua_State *L)
 	return result(L, fs_unlink(path), path);
 }
 
-/* remove_tree(path): rm -rf by descriptors (a link is removed, never followed). */
+/* remove_tree(path [, owner]): rm -rf by descriptors (a link is removed,
+ * never followed). With owner (a uid), only a directory of that owner is
+ * removed (fs_remove_tree). */
 static int lsys_remove_tree(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_remove_tree(path), path);
+	uid_t owner = lua_isnoneornil(L, 2) ? FS_ANY_OWNER : (uid_t)luaL_checkinteger(L, 2);
+	return result(L, fs_remove_tree(path, owner), path);
 }
 
 /* chmod(path, mode): the path's own object; a link is refused. */
