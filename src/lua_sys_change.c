@@ -32,6 +32,15 @@ static gid_t opt_gid(lua_State *L, int i)
 	return lua_isnoneornil(L, i) ? FS_KEEP_GID : (gid_t)luaL_checkinteger(L, i);
 }
 
+/* true, or the failure of an fs_* function on path. */
+static int result(lua_State *L, int r, const char *path)
+{
+	if (r != 0)
+		return lsys_fail_fs(L, path, r);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* write(path, content, mode|nil, uid|nil, gid|nil, fsync) -> true | nil, msg, errno name */
 static int lsys_write(lua_State *L)
 {
@@ -39,11 +48,8 @@ static int lsys_write(lua_State *L)
 	size_t len;
 	const char *content = luaL_checklstring(L, 2, &len);
 	int flags = lua_toboolean(L, 6) ? FS_FSYNC : 0;
-	int r = fs_write_atomic(path, content, len, opt_mode(L, 3), opt_uid(L, 4), opt_gid(L, 5), flags);
-	if (r != 0)
-		return lsys_fail_fs(L, path, r);
-	lua_pushboolean(L, 1);
-	return 1;
+	return result(L, fs_write_atomic(path, content, len, opt_mode(L, 3), opt_uid(L, 4), opt_gid(L, 5), flags),
+		      path);
 }
 
 /* copy(path, source, mode|nil, uid|nil, gid|nil, fsync [, safe [, dev, ino]]):
@@ -78,18 +84,7 @@ static int lsys_copy(lua_State *L)
 	int r = fs_copy_atomic(path, *fd, mode, uid, gid, flags);
 	close(*fd);
 	*fd = -1;
-	if (r != 0)
-		return lsys_fail_fs(L, path, r);
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
-static int result(lua_State *L, int r, const char *path)
-{
-	if (r != 0)
-		return lsys_fail_fs(L, path, r);
-	lua_pushboolean(L, 1);
-	return 1;
+	return result(L, r, path);
 }
 
 static int lsys_mkdir(lua_State *L)
