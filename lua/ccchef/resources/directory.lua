@@ -35,6 +35,14 @@ function M.load(p, ctx, action)
     local pst, perr, perrname = sys.dirstat(parent)
     if not pst and perrname ~= "ENOENT" then errors.converge(perr) end
     cur.parent_missing = not pst
+    if p.recursive and not pst then
+      -- The ancestors a recursive create makes, for ctx.planned (why-run).
+      cur.missing_ancestors = {}
+      repeat
+        cur.missing_ancestors[#cur.missing_ancestors + 1] = parent
+        parent = util.dirname(parent)
+      until parent == "/" or sys.stat(parent)
+    end
   end
   return cur
 end
@@ -60,7 +68,7 @@ function M.plan(p, cur, action, ctx)
     if p.mode then changes[#changes + 1] = "mode " .. util.format_mode(p.mode) end
     if uid then changes[#changes + 1] = "owner " .. tostring(p.owner) end
     if gid then changes[#changes + 1] = "group " .. tostring(p.group) end
-    ctx.planned:add(p.path, p.recursive)
+    ctx.planned:add(p.path, cur.missing_ancestors)
     return changes
   end
   if cur.type ~= "directory" then

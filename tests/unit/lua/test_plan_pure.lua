@@ -81,6 +81,20 @@ test("directory: creating with an owner, and changing one, read nothing in plan"
   eq(changes[1], "group " .. group .. " -> 65534")
 end)
 
+test("directory: a recursive create hands ctx.planned the ancestors load found", function()
+  local u = require("ccchef.resources.directory")
+  local ctx = new_ctx()
+  local added
+  ctx.planned.add = function(_, path, ancestors) added = { path = path, ancestors = ancestors } end
+  local p = { path = tmp .. "/r1/r2/r3", recursive = true }
+  local cur = u.load(p, ctx, "create")
+  local good, changes = without_world(function() return u.plan(p, cur, "create", ctx) end)
+  ok(good, changes)
+  eq(changes[1], "create")
+  eq(added.path, tmp .. "/r1/r2/r3")
+  eq(#added.ancestors, 2); eq(added.ancestors[1], tmp .. "/r1/r2"); eq(added.ancestors[2], tmp .. "/r1")
+end)
+
 test("link: an owner change of an existing link is planned from what load read", function()
   assert(sys.symlink("f", tmp .. "/l"))
   local good, changes = load_and_plan("link", { path = tmp .. "/l", to = "f", owner = "nobody" }, "create")
