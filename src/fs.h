@@ -125,8 +125,14 @@ int fs_setattr(const char *path, mode_t mode, uid_t uid, gid_t gid, const struct
 int fs_touch(const char *path);
 
 /* rm -rf path, by descriptors: never follows a link, never leaves the tree
- * (a directory swapped for a link mid-walk is unlinked as a link). */
-int fs_remove_tree(const char *path);
+ * (a directory swapped for a link mid-walk is unlinked as a link); a path
+ * already gone is 0. owner FS_ANY_OWNER removes whatever is at path; a
+ * uid removes path only when it is a directory of that owner, checked on
+ * the descriptor the walk then uses (-EPERM, or -ENOTDIR for anything but
+ * a directory, with fs_error_detail set): a stale directory of our own in
+ * a directory others write to, such as /tmp. */
+#define FS_ANY_OWNER ((uid_t)-1)
+int fs_remove_tree(const char *path, uid_t owner);
 
 /* The entries of directory path (last component not followed), each with
  * its lstat; fn returns non-zero to stop (that value is returned). */

@@ -1,8 +1,9 @@
 /*
  * fs_tree.c: directories as trees: rm -rf by descriptors (each level
  * entered with O_NOFOLLOW relative to its parent, so a directory swapped
- * for a link is unlinked, not followed) and the listing of one directory.
- * Split out of fs.c.
+ * for a link is unlinked, not followed), optionally only of a directory of
+ * a given owner (the runner's stale private directories in /tmp), and the
+ * listing of one directory. Split out of fs.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -81,14 +82,40 @@ static int empty_dir(int dfd, const char *shown, int depth)
 	return r;
 }
 
-int fs_remove_tree(const char *path)
+/* The top of a removal with an owner: a directory of that owner (on the
+ * descriptor the walk goes on with). 0, or -errno with the detail set. */
+static int owned_dir(int dfd, const char *path, uid_t owner)
+{
+	if (dfd == -ENOTDIR || dfd == -ELOOP) {
+		fs_set_detail("%s is not a directory; not removing it", path);
+		return -ENOTDIR;
+	}
+	if (dfd < 0)
+		return dfd;
+	struct stat st;
+	if (fstat(dfd, &st) != 0)
+		return -errno;
+	if (st.st_uid != owner) {
+		fs_set_detail("%s belongs to uid %lu, not %lu; not removing it", path,
+			      (unsigned long)st.st_uid, (unsigned long)owner);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int fs_remove_tree(const char *path, uid_t owner)
 {
 	struct fs_parent par;
 	int r = 0;
 	int dfd = fs_open_last(path, &par, O_RDONLY | O_DIRECTORY);
 	if (par.dirfd < 0)
 		return dfd;
-	if (dfd < 0) {
+	if (owner != FS_ANY_OWNER && dfd != -ENOENT)
+		r = owned_dir(dfd, path, owner);
+	if (r != 0) {
+		if (dfd >= 0)
+			close(dfd);
+	} else if (dfd < 0) {
 		r = dfd;
 		if (r == -ENOTDIR || r == -ELOOP)
 			r = unlinkat(par.dirfd, par.base, 0) == 0 ? 0 : -errno;

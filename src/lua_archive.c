@@ -21,7 +21,6 @@
 #include "binding_fail.h"
 #include "host.h"
 #include "tar_extract.h"
-#include "tree_remove.h"
 
 /* A growable memory buffer the tar writer appends to. */
 struct membuf {
@@ -222,40 +221,11 @@ out:
 	return 1;
 }
 
-/* remove_tree(base, name) -> true | nil, message, errno name
- * Removes the directory base/name and everything in it (tree_remove.c:
- * relative to base's descriptor, never through a link), only when it
- * belongs to this process's user: a stale private directory of a killed
- * run. name is one component. */
-static int larchive_remove_tree(lua_State *L)
-{
-	const char *base = luaL_checkstring(L, 1);
-	const char *name = luaL_checkstring(L, 2);
-	char err[512];
-	int r;
-	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return luaL_argerror(L, 2, "one path component expected");
-	int dir = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir < 0) {
-		r = -errno;
-		snprintf(err, sizeof err, "%s: %s", base, strerror(-r));
-	} else {
-		r = tree_remove_at(dir, name, geteuid(), err, sizeof err);
-		close(dir);
-		if (r == 0) {
-			lua_pushboolean(L, 1);
-			return 1;
-		}
-	}
-	return binding_fail(L, -r, err);
-}
-
 int luaopen_ccchef_archive(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"pack", larchive_pack},
 		{"extract", larchive_extract},
-		{"remove_tree", larchive_remove_tree},
 		{NULL, NULL},
 	};
 	if (luaL_newmetatable(L, PACKER)) {

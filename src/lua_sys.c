@@ -1,9 +1,10 @@
 /*
  * lua_sys.c: the ccchef.sys module, the system calls resources need, for Lua.
  * Failures caused by the world return nil, message, errno name
- * (binding_fail.h); misuse raises. The user and group lookups are in
- * lua_sys_accounts.c, the clocks, the process and the run lock in
- * lua_sys_process.c.
+ * (binding_fail.h); misuse raises. This file reads files and directories;
+ * the calls that change them are in lua_sys_change.c, the user and group
+ * lookups in lua_sys_accounts.c, the clocks, the process and the run lock
+ * in lua_sys_process.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,12 +22,10 @@
 #include "host.h"
 #include "lua_sys.h"
 
-/* The failure of an fs_* function (r = -errno): a refusal carries its own
- * message naming the path and why (the link, the owner...). */
-static int fail_fs(lua_State *L, const char *what, int r)
+int lsys_fail_fs(lua_State *L, const char *what, int r)
 {
 	const char *d = fs_error_detail();
-	if (*d && (r == -ELOOP || r == -ESTALE || r == -EMLINK || r == -ENOTDIR)) {
+	if (*d && (r == -ELOOP || r == -ESTALE || r == -EMLINK || r == -ENOTDIR || r == -EPERM)) {
 		binding_fail(L, -r, d);
 		fs_set_detail("%s", "");
 		return 3;
@@ -82,7 +81,7 @@ static int lsys_lstat(lua_State *L)
 	if (lua_type(L, 2) != LUA_TSTRING) {
 		int r = fs_lstat(path, &st);
 		if (r != 0)
-			return fail_fs(L, path, r);
+			return lsys_fail_fs(L, path, r);
 		push_stat(L, &st);
 		return 1;
 	}
@@ -94,7 +93,7 @@ static int lsys_lstat(lua_State *L)
 	int r = fs_lstat_content(path, &st, content, len, &same,
 				 old_max < 0 ? 0 : (size_t)old_max, old_max < 0 ? NULL : &old, &old_len);
 	if (r != 0)
-		return fail_fs(L, path, r);
+		return lsys_fail_fs(L, path, r);
 	if (old != NULL) {
 		/* Into Lua before anything else can raise: nothing to leak. */
 		lua_pushlstring(L, old, old_len);
@@ -110,15 +109,11 @@ static int lsys_lstat(lua_State *L)
 	return 1;
 }
 
-/* Open a source file (an input: followed like a recipe) for the streaming
- * functions; the descriptor is a userdata closed by __gc/__close, so a
- * raise between open and close leaks nothing. */
-static int *open_source(lua_State *L, const char *src)
+int *lsys_fd_new(lua_State *L)
 {
 	int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
 	*fd = -1;
 	luaL_setmetatable(L, "ccchef.sys.fd");
-	*fd = open(src, O_RDONLY | O_CLOEXEC);
 	return fd;
 }
 
@@ -137,7 +132,9 @@ static int lsys_same_file(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	const char *src = luaL_checkstring(L, 2);
-	int *fd = open_source(L, src);
+	/* An input: followed like a recipe. */
+	int *fd = lsys_fd_new(L);
+	*fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
 		return binding_fail_sys(L, src, errno);
 	struct stat st;
@@ -146,7 +143,7 @@ static int lsys_same_file(lua_State *L)
 	close(*fd);
 	*fd = -1;
 	if (r != 0)
-		return fail_fs(L, path, r);
+		return lsys_fail_fs(L, path, r);
 	push_stat(L, &st);
 	lua_pushboolean(L, same);
 	lua_setfield(L, -2, "same");
@@ -171,7 +168,7 @@ static int lsys_dirstat(lua_State *L)
 	int fd;
 	int r = fs_dir_open(path, 1, &fd);
 	if (r != 0)
-		return fail_fs(L, path, r);
+		return lsys_fail_fs(L, path, r);
 	struct stat st;
 	r = fstat(fd, &st) == 0 ? 0 : errno;
 	close(fd);
@@ -195,158 +192,6 @@ static int lsys_read(lua_State *L)
 	return 1;
 }
 
-static mode_t opt_mode(lua_State *L, int i)
-{
-	return lua_isnoneornil(L, i) ? FS_KEEP_MODE : (mode_t)luaL_checkinteger(L, i);
-}
-
-static uid_t opt_uid(lua_State *L, int i)
-{
-	return lua_isnoneornil(L, i) ? FS_KEEP_UID : (uid_t)luaL_checkinteger(L, i);
-}
-
-static gid_t opt_gid(lua_State *L, int i)
-{
-	return lua_isnoneornil(L, i) ? FS_KEEP_GID : (gid_t)luaL_checkinteger(L, i);
-}
-
-/* write(path, content, mode|nil, uid|nil, gid|nil, fsync) -> true | nil, msg, errno name */
-static int lsys_write(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	size_t len;
-	const char *content = luaL_checklstring(L, 2, &len);
-	int flags = lua_toboolean(L, 6) ? FS_FSYNC : 0;
-	int r = fs_write_atomic(path, content, len, opt_mode(L, 3), opt_uid(L, 4), opt_gid(L, 5), flags);
-	if (r != 0)
-		return fail_fs(L, path, r);
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
-/* copy(path, source, mode|nil, uid|nil, gid|nil, fsync [, safe [, dev, ino]]):
- * write's streaming sibling, the content read from the file source. An
- * input source is followed like a recipe; with safe, source is a managed
- * file (a backup's original): opened the safe way, a regular file, and
- * with dev/ino the object that was checked. */
-static int lsys_copy(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	const char *src = luaL_checkstring(L, 2);
-	int flags = lua_toboolean(L, 6) ? FS_FSYNC : 0;
-	mode_t mode = opt_mode(L, 3);
-	uid_t uid = opt_uid(L, 4);
-	gid_t gid = opt_gid(L, 5);
-	int safe = lua_toboolean(L, 7);
-	struct stat want, *wp = NULL;
-	if (safe && !lua_isnoneornil(L, 8)) {
-		want.st_dev = (dev_t)luaL_checkinteger(L, 8);
-		want.st_ino = (ino_t)luaL_checkinteger(L, 9);
-		wp = &want;
-	}
-	int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
-	*fd = -1;
-	luaL_setmetatable(L, "ccchef.sys.fd");
-	if (safe) {
-		int r = fs_open_safe(src, wp);
-		if (r < 0)
-			return r == -EINVAL ? binding_fail_sys(L, src, EINVAL) : fail_fs(L, src, r);
-		*fd = r;
-	} else if ((*fd = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-		return binding_fail_sys(L, src, errno);
-	}
-	int r = fs_copy_atomic(path, *fd, mode, uid, gid, flags);
-	close(*fd);
-	*fd = -1;
-	if (r != 0)
-		return fail_fs(L, path, r);
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
-static int result(lua_State *L, int r, const char *path)
-{
-	if (r != 0)
-		return fail_fs(L, path, r);
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
-static int lsys_mkdir(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_mkdir(path, (mode_t)luaL_optinteger(L, 2, 0755)), path);
-}
-
-static int lsys_rmdir(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_rmdir(path), path);
-}
-
-static int lsys_unlink(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_unlink(path), path);
-}
-
-/* remove_tree(path): rm -rf by descriptors (a link is removed, never followed). */
-static int lsys_remove_tree(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_remove_tree(path), path);
-}
-
-/* chmod(path, mode): the path's own object; a link is refused. */
-static int lsys_chmod(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	mode_t mode = (mode_t)luaL_checkinteger(L, 2);
-	return result(L, fs_setattr(path, mode, FS_KEEP_UID, FS_KEEP_GID, NULL), path);
-}
-
-/* setattr(path, mode|nil, uid|nil, gid|nil [, dev, ino]): owner then mode
- * on one descriptor of the object (the one load saw when dev/ino given). */
-static int lsys_setattr(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	struct stat want, *wp = NULL;
-	if (!lua_isnoneornil(L, 5)) {
-		want.st_dev = (dev_t)luaL_checkinteger(L, 5);
-		want.st_ino = (ino_t)luaL_checkinteger(L, 6);
-		wp = &want;
-	}
-	return result(L, fs_setattr(path, opt_mode(L, 2), opt_uid(L, 3), opt_gid(L, 4), wp), path);
-}
-
-static int lsys_touch(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_touch(path), path);
-}
-
-static int lsys_lchown(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_lchown(path, opt_uid(L, 2), opt_gid(L, 3)), path);
-}
-
-static int lsys_symlink(lua_State *L)
-{
-	const char *target = luaL_checkstring(L, 1);
-	const char *path = luaL_checkstring(L, 2);
-	return result(L, fs_symlink(target, path), path);
-}
-
-/* symlink_replace(target, path, uid|nil, gid|nil): create or replace the
- * link atomically, through an unpredictable temporary name. */
-static int lsys_symlink_replace(lua_State *L)
-{
-	const char *target = luaL_checkstring(L, 1);
-	const char *path = luaL_checkstring(L, 2);
-	return result(L, fs_symlink_replace(target, path, opt_uid(L, 3), opt_gid(L, 4)), path);
-}
-
 static int lsys_readlink(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -354,16 +199,9 @@ static int lsys_readlink(lua_State *L)
 	size_t n;
 	int r = fs_readlink(path, buf, sizeof buf, &n);
 	if (r != 0)
-		return fail_fs(L, path, r);
+		return lsys_fail_fs(L, path, r);
 	lua_pushlstring(L, buf, n);
 	return 1;
-}
-
-static int lsys_rename(lua_State *L)
-{
-	const char *from = luaL_checkstring(L, 1);
-	const char *to = luaL_checkstring(L, 2);
-	return result(L, fs_rename(from, to), to);
 }
 
 /* listdir(path) -> { names... } without "." and "..", unsorted. Follows
@@ -404,7 +242,7 @@ static int lsys_scandir(lua_State *L)
 	lua_newtable(L);
 	int r = fs_scandir(path, scan_entry, L);
 	if (r != 0)
-		return fail_fs(L, path, r);
+		return lsys_fail_fs(L, path, r);
 	return 1;
 }
 
@@ -414,7 +252,7 @@ static int lsys_inflight_start(lua_State *L)
 	const char *record = luaL_checkstring(L, 1);
 	int r = fs_inflight_start(record, lua_toboolean(L, 2));
 	if (r < 0)
-		return fail_fs(L, record, r);
+		return lsys_fail_fs(L, record, r);
 	lua_pushinteger(L, r);
 	return 1;
 }
@@ -443,7 +281,10 @@ static int lsys_realpath(lua_State *L)
 static int lsys_chdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	return result(L, chdir(path) == 0 ? 0 : -errno, path);
+	if (chdir(path) != 0)
+		return binding_fail_sys(L, path, errno);
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 int luaopen_ccchef_sys(lua_State *L)
@@ -454,20 +295,7 @@ int luaopen_ccchef_sys(lua_State *L)
 		{"dirstat", lsys_dirstat},
 		{"same_file", lsys_same_file},
 		{"read", lsys_read},
-		{"write", lsys_write},
-		{"copy", lsys_copy},
-		{"mkdir", lsys_mkdir},
-		{"rmdir", lsys_rmdir},
-		{"unlink", lsys_unlink},
-		{"remove_tree", lsys_remove_tree},
-		{"chmod", lsys_chmod},
-		{"setattr", lsys_setattr},
-		{"touch", lsys_touch},
-		{"lchown", lsys_lchown},
-		{"symlink", lsys_symlink},
-		{"symlink_replace", lsys_symlink_replace},
 		{"readlink", lsys_readlink},
-		{"rename", lsys_rename},
 		{"listdir", lsys_listdir},
 		{"scandir", lsys_scandir},
 		{"inflight_start", lsys_inflight_start},
@@ -484,6 +312,7 @@ int luaopen_ccchef_sys(lua_State *L)
 	}
 	lua_pop(L, 1);
 	luaL_newlib(L, fns);
+	lsys_register_change(L);
 	lsys_register_accounts(L);
 	lsys_register_process(L);
 	return 1;

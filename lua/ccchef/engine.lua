@@ -16,7 +16,6 @@ local proc = require("ccchef.proc")
 local Run = require("ccchef.run")
 local state = require("ccchef.state")
 local sys = require("ccchef.sys")
-local util = require("ccchef.util")
 
 local M = {}
 
@@ -41,13 +40,12 @@ end
 local Planned = {}
 Planned.__index = Planned
 
--- path, and with recursive its missing ancestors.
-function Planned:add(path, recursive)
+-- path, and the missing ancestors a recursive create makes (a list the
+-- unit's load found, or nil): plan records, it does not look.
+function Planned:add(path, ancestors)
   if not self.dirs then return end
-  repeat
-    self.dirs[path] = true
-    path = util.dirname(path)
-  until not recursive or path == "/" or sys.stat(path)
+  self.dirs[path] = true
+  for i = 1, ancestors and #ancestors or 0 do self.dirs[ancestors[i]] = true end
 end
 
 function Planned:has(path)

@@ -7,9 +7,9 @@
 -- (ccchef-run.PID.HEX6), a directory (not a link) that belongs to this
 -- user, whose PID is no longer running (a live PID may be a concurrent
 -- run, or a reused number: then the directory waits for a later run). The
--- removal is relative to $TMPDIR's descriptor and never follows a link
--- (ccchef.archive.remove_tree, src/tree_remove.c).
-local archive = require("ccchef.archive")
+-- removal is by descriptors and never follows a link, and the owner is
+-- checked again on the descriptor it removes from (sys.remove_tree with an
+-- owner, src/fs_tree.c).
 local sys = require("ccchef.sys")
 
 local M = {}
@@ -30,7 +30,7 @@ function M.clean_stale(base)
     pid = pid and tonumber(pid)
     if pid and pid ~= self and not sys.lstat("/proc/" .. pid) then
       local st = sys.lstat(base .. "/" .. name)
-      if st and st.type == "directory" and st.uid == me and archive.remove_tree(base, name) then
+      if st and st.type == "directory" and st.uid == me and sys.remove_tree(base .. "/" .. name, me) then
         removed[#removed + 1] = name
       end
     end

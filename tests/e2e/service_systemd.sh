@@ -162,10 +162,27 @@ PID2=$(cat "$T/daemon.pid")
 check; [ "$PID2" != "$PID1" ] || fail "not restarted after the unit changed"
 assert_eq "$(mainpid)" "$PID2" "MainPID after restart"
 
-# --- explicit restart
+# --- a changed unit file, and a stop the recipe gives its own command
+# for: that command alone, no daemon-reload, and the plan does not claim
+# one (docs/resources.md, systemd)
+unit_text v3 >"$T/unit.v3"
+recipe "file \"/etc/systemd/system/$UNIT.service\" { source = \"$T/unit.v3\" }" \
+	"service \"$UNIT\" { action = \"stop\", stop_command = \"touch $T/own-stop\" }"
+apply "$T/r.lua"
+assert_code 0 "own stop command"
+assert_summary 2 0
+assert_out "stop (running)"
+assert_not_out "after daemon-reload"
+assert_file "$T/own-stop"
+assert_eq "$(ns systemctl show -p NeedDaemonReload --value "$UNIT")" "yes" "NeedDaemonReload after own command"
+
+# --- explicit restart (through systemctl: the daemon-reload the unit
+# file above still needs comes first)
 recipe "service \"$UNIT\" { action = \"restart\" }"
 apply "$T/r.lua"
 assert_summary 1 0
+assert_out "restart (after daemon-reload: the unit file changed)"
+assert_eq "$(ns systemctl show -p NeedDaemonReload --value "$UNIT")" "no" "NeedDaemonReload after restart"
 PID3=$(cat "$T/daemon.pid")
 check; [ "$PID3" != "$PID2" ] || fail "restart kept PID $PID2"
 check; ! ns kill -0 "$PID2" 2>/dev/null || fail "old daemon $PID2 still alive"

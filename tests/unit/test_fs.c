@@ -363,14 +363,14 @@ static void test_remove_tree_never_follows(void)
 	link_to(out, "rm/link");
 	link_to(out, "rm/sub/link");
 	path_in(p, sizeof p, "rm");
-	ASSERT_INT_EQ(fs_remove_tree(p), 0);
+	ASSERT_INT_EQ(fs_remove_tree(p, FS_ANY_OWNER), 0);
 	struct stat st;
 	ASSERT_INT_EQ(lstat(p, &st), -1);
 	ASSERT_INT_EQ(count_entries("keepout"), 2);
 	/* The top itself a link: the link goes, its target stays. */
 	link_to(out, "rm-top");
 	path_in(p, sizeof p, "rm-top");
-	ASSERT_INT_EQ(fs_remove_tree(p), 0);
+	ASSERT_INT_EQ(fs_remove_tree(p, FS_ANY_OWNER), 0);
 	ASSERT_INT_EQ(count_entries("keepout"), 2);
 }
 
@@ -383,9 +383,37 @@ static void test_remove_tree_swapped_mid_walk(void)
 	mk("rm2/sub", 0755);
 	put("rm2/sub/x", "x");
 	path_in(p, sizeof p, "rm2");
-	ASSERT_INT_EQ(fs_remove_tree(p), 0);
+	ASSERT_INT_EQ(fs_remove_tree(p, FS_ANY_OWNER), 0);
 	ASSERT_INT_EQ(count_entries("keepout"), 2);
 	ASSERT_INT_EQ(count_entries("rm2-moved"), 1);
+}
+
+/* With an owner: only a directory of that owner goes, checked on the
+ * descriptor; another owner's directory, a file or a link are refused
+ * (detail set) and left as they are; a missing path is 0. */
+static void test_remove_tree_owner(void)
+{
+	char p[256], out[256];
+	mk("own", 0755);
+	put("own/f", "f");
+	path_in(p, sizeof p, "own");
+	ASSERT_INT_EQ(fs_remove_tree(p, getuid() + 1), -EPERM);
+	ASSERT_TRUE(strstr(fs_error_detail(), "not removing it") != NULL);
+	ASSERT_INT_EQ(count_entries("own"), 1);
+	ASSERT_INT_EQ(fs_remove_tree(p, getuid()), 0);
+	struct stat st;
+	ASSERT_INT_EQ(lstat(p, &st), -1);
+	ASSERT_INT_EQ(fs_remove_tree(p, getuid()), 0);
+	path_in(out, sizeof out, "keepout");
+	link_to(out, "own-link");
+	path_in(p, sizeof p, "own-link");
+	ASSERT_INT_EQ(fs_remove_tree(p, getuid()), -ENOTDIR);
+	ASSERT_INT_EQ(lstat(p, &st), 0);
+	ASSERT_INT_EQ(count_entries("keepout"), 2);
+	put("own-file", "x");
+	path_in(p, sizeof p, "own-file");
+	ASSERT_INT_EQ(fs_remove_tree(p, getuid()), -ENOTDIR);
+	ASSERT_INT_EQ(lstat(p, &st), 0);
 }
 
 static int scan_cb(void *arg, const char *name, const struct stat *st)
@@ -508,6 +536,7 @@ int main(void)
 	RUN(test_touch);
 	RUN(test_remove_tree_never_follows);
 	RUN(test_remove_tree_swapped_mid_walk);
+	RUN(test_remove_tree_owner);
 	RUN(test_scandir_lstat);
 	RUN(test_symlink_replace);
 	RUN(test_temp_names);

@@ -43,8 +43,13 @@ function M.missing(p, ctx, cur)
     return string.format("service %s: the unit could not be loaded (LoadState=%s)", p.service_name,
       s.LoadState)
   end
-  cur.needs_reload = s.NeedDaemonReload == "yes"
   return nil
+end
+
+-- The unit file changed on disk since systemd read it: acting now would
+-- act on the old definition.
+function M.needs_reload(p, ctx, cur)
+  return show(p, ctx, cur).NeedDaemonReload == "yes"
 end
 
 function M.running(p, ctx, cur)
@@ -57,12 +62,11 @@ function M.enabled(p, ctx, cur, action)
   return ENABLED[state] == true
 end
 
-function M.act(p, action, ctx, cur)
-  -- A unit file changed on disk since systemd read it: load the new one
-  -- first, or systemd would act on the old definition.
-  if cur and cur.needs_reload then
+-- steps.daemon_reload (planned when M.needs_reload): load the changed
+-- unit file first.
+function M.act(p, action, ctx, steps)
+  if steps.daemon_reload then
     run.check({ "systemctl", "daemon-reload" }, ctx, "daemon-reload")
-    cur.needs_reload = false
   end
   return run.check({ "systemctl", action, "--", p.service_name }, ctx, action)
 end

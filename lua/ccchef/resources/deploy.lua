@@ -105,6 +105,8 @@ function M.load(p, ctx, action)
     cur.want = SOURCES[p.scm].resolve(p, ctx, as)
     cur.entry = releases.find(cur.list, cur.want.id)
     cur.dir_exists = sys.lstat(releases.release_dir(p.deploy_to, cur.want.id)) ~= nil
+    -- The layout's root a first deploy makes, for ctx.planned (why-run).
+    if not sys.lstat(p.deploy_to) then cur.missing_ancestors = { p.deploy_to } end
   end
   return cur
 end
@@ -125,9 +127,9 @@ end
 
 -- The directories a new release makes, for the resources after it under
 -- why-run (a template into shared/config/: docs/resources.md, ctx.planned).
-local function plan_dirs(p, ctx)
+local function plan_dirs(p, cur, ctx)
   local shared = p.deploy_to .. "/shared"
-  ctx.planned:add(shared, true)
+  ctx.planned:add(shared, cur.missing_ancestors)
   ctx.planned:add(p.deploy_to .. "/releases")
   for _, rel in ipairs(p.shared) do
     local dir = shared
@@ -145,7 +147,7 @@ local function plan_deploy(p, cur, ctx)
   local changes, steps = {}, { id = w.id, previous = cur.current }
   if not finished then
     steps.build = true
-    plan_dirs(p, ctx)
+    plan_dirs(p, cur, ctx)
     if cur.dir_exists then
       steps.clear = true
       changes[#changes + 1] = "remove the unfinished release " .. short(w.id)

@@ -26,7 +26,7 @@ local function has_entries(path)
 end
 
 function M.load(p, ctx, action)
-  local cur = fileops.load_file(p.path)
+  local cur = fileops.load_file(p.path, nil, p, ctx)
   if action == "delete" and cur.exists and cur.type == "directory" and not p.recursive then
     cur.has_entries = has_entries(p.path)
   end
@@ -35,9 +35,14 @@ function M.load(p, ctx, action)
     local pst, perr, perrname = sys.dirstat(parent)
     if not pst and perrname ~= "ENOENT" then errors.converge(perr) end
     cur.parent_missing = not pst
-    -- Resolved now: an unknown owner or group fails before the directory
-    -- is made, not leaving it behind half-configured.
-    cur.uid, cur.gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+    if p.recursive and not pst then
+      -- The ancestors a recursive create makes, for ctx.planned (why-run).
+      cur.missing_ancestors = {}
+      repeat
+        cur.missing_ancestors[#cur.missing_ancestors + 1] = parent
+        parent = util.dirname(parent)
+      until parent == "/" or sys.stat(parent)
+    end
   end
   return cur
 end
@@ -52,21 +57,24 @@ function M.plan(p, cur, action, ctx)
     return { "delete" }
   end
   if not cur.exists then
+    -- An unknown owner or group fails before the directory is made, not
+    -- leaving it behind half-configured.
+    local uid, gid = fileops.owner_ids(cur)
     local parent = util.dirname(p.path)
     if not p.recursive and cur.parent_missing and not ctx.planned:has(parent) then
       errors.converge(string.format("parent directory %s does not exist (set recursive = true to create it)", parent))
     end
     local changes = { "create" }
     if p.mode then changes[#changes + 1] = "mode " .. util.format_mode(p.mode) end
-    if cur.uid then changes[#changes + 1] = "owner " .. tostring(p.owner) end
-    if cur.gid then changes[#changes + 1] = "group " .. tostring(p.group) end
-    ctx.planned:add(p.path, p.recursive)
+    if uid then changes[#changes + 1] = "owner " .. tostring(p.owner) end
+    if gid then changes[#changes + 1] = "group " .. tostring(p.group) end
+    ctx.planned:add(p.path, cur.missing_ancestors)
     return changes
   end
   if cur.type ~= "directory" then
     errors.converge(p.path .. " exists and is not a directory")
   end
-  return fileops.plan_attributes(p, cur, ctx, {})
+  return fileops.plan_attributes(p, cur, {})
 end
 
 
@@ -76,6 +84,7 @@ function M.apply(p, cur, action, steps, ctx)
     fileops.remove_tree(p.path)
     return
   end
+  local uid, gid = fileops.owner_ids(cur)
   if not cur.exists then
     if p.recursive then
       local ok, err = util.mkdir_p(sys, util.dirname(p.path), util.mode"0755")
@@ -86,7 +95,7 @@ function M.apply(p, cur, action, steps, ctx)
     cur, err = sys.lstat(p.path)
     if not cur then errors.converge(err) end
   end
-  fileops.apply_attributes(p.path, p, cur, ctx)
+  fileops.apply_attributes(p.path, p, cur, uid, gid)
 end
 
 return M

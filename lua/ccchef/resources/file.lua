@@ -60,7 +60,7 @@ end
 -- never into p.
 function M.load(p, ctx)
   local want, source_file, size = wanted_content(p)
-  if source_file then return fileops.load_copy(p.path, source_file, size) end
+  if source_file then return fileops.load_copy(p.path, source_file, size, p, ctx) end
   return fileops.load_file(p.path, want, p, ctx)
 end
 

@@ -264,7 +264,8 @@ local function clone(p, cur, ctx, w)
   local as = writer(cur)
   local ok, msg, output = git.clone(ctx, as, p, dest, w)
   if not ok then
-    if not cur.exists then proc.run({ "rm", "-rf", "--", dest }) end
+    -- The directory we made for it (a failed clone may leave a part).
+    if not cur.exists then sys.remove_tree(dest) end
     errors.converge(msg, { output = output })
   end
   if w.kind ~= "branch" and w.kind ~= "tag" then
@@ -277,10 +278,9 @@ end
 -- Takes exactly the steps plan returned.
 function M.apply(p, cur, action, steps, ctx)
   if steps.delete then
-    local res, err = proc.run({ "rm", "-rf", "--", p.destination }, { timeout = ctx.command_timeout })
-    if not res or res.status ~= 0 then
-      errors.converge("delete failed: " .. (res and git.trimmed(res.output) or err))
-    end
+    -- By descriptors, as directory's delete: never through a link.
+    local ok, err = sys.remove_tree(p.destination)
+    if not ok then errors.converge("delete failed: " .. err) end
     return
   end
   if steps.clone then

@@ -32,8 +32,8 @@ function M.validate(p, r)
   if p.to == "" then error("property 'to' must not be empty", 0) end
 end
 
-function M.load(p)
-  local cur = fileops.load_file(p.path)
+function M.load(p, ctx)
+  local cur = fileops.load_file(p.path, nil, p, ctx)
   if cur.type == "link" then cur.to = sys.readlink(p.path) end
   return cur
 end
@@ -57,7 +57,7 @@ function M.plan(p, cur, action, ctx)
   end
   local changes = {}
   if cur.to ~= p.to then changes[1] = string.format("target %s -> %s", cur.to, p.to) end
-  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  local uid, gid = fileops.owner_ids(cur)
   if (uid and cur.uid ~= uid) or (gid and cur.gid ~= gid) then changes[#changes + 1] = "owner/group" end
   return changes
 end
@@ -70,7 +70,7 @@ function M.apply(p, cur, action, steps, ctx)
     return
   end
   local info = {}
-  local uid, gid = fileops.uid(ctx, p.owner), fileops.gid(ctx, p.group)
+  local uid, gid = fileops.owner_ids(cur)
   if not cur.exists or cur.type ~= "link" or cur.to ~= p.to then
     if cur.exists and cur.type == "file" then
       info.backup = backup.save(ctx.backup_dir, p.path, ctx.backups, cur)

@@ -77,6 +77,7 @@ function M.load(p, ctx, action)
   if needs_init(p, action) then
     cur.missing = prov.missing(p, ctx, cur)
     if cur.missing then return cur end
+    if prov.needs_reload then cur.needs_reload = prov.needs_reload(p, ctx, cur) end
   end
   if action == "start" or action == "stop" then
     cur.running = running(p, ctx, prov, cur)
@@ -103,8 +104,14 @@ function M.plan(p, cur, action, ctx)
     return {}
   end
   local change = CHANGE[action]
-  if cur.needs_reload then change = change .. " (after daemon-reload: the unit file changed)" end
-  return { change }
+  local steps = {}
+  -- The init system acts (no command of the recipe's own): it reloads a
+  -- changed unit file first.
+  if cur.needs_reload and not p[OVERRIDE[action]] then
+    steps.daemon_reload = true
+    change = change .. " (after daemon-reload: the unit file changed)"
+  end
+  return { change }, nil, steps
 end
 
 function M.apply(p, cur, action, steps, ctx)
@@ -113,7 +120,7 @@ function M.apply(p, cur, action, steps, ctx)
   if cmd then
     res = run.check(cmd, ctx, action)
   else
-    res = provider(p, ctx).act(p, action, ctx, cur)
+    res = provider(p, ctx).act(p, action, ctx, steps)
   end
   return { output = res.output }
 end
