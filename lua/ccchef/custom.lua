@@ -275,9 +275,8 @@ function M.load_kitchen(kitchen, registry)
       if prev then
         local how = unit.definition.provides and "provides" or "defines"
         if origins[unit.name] then
-          errors.input(string.format("resource type %s is defined twice: %s %s, and %s already did",
-            unit.name, unit.origin, how == "provides" and "provides it" or "defines it", origins[unit.name]),
-            { file = unit.origin })
+          errors.input(string.format("resource type %s is defined twice, by %s and by %s: rename one (provides = \"...\")",
+            unit.name, origins[unit.name], unit.origin), { file = unit.origin })
         end
         errors.input(string.format("resource type %s is ccchef's built-in type (lua/ccchef/resources/%s.lua): %s cannot %s it; choose another name",
           unit.name, unit.name, unit.origin, how == "provides" and "provide" or "define"), { file = unit.origin })
