@@ -146,13 +146,24 @@ function M.accumulate(run)
 end
 
 -- After the recipes (or a custom resource's action) have declared: every
--- resource's defaults and checks (dsl.finalize), the accumulators, then
--- the notifications.
+-- resource's defaults and checks (dsl.finalize), the accumulators, the
+-- custom resources' declarations (M.check), then the notifications.
 function M.finish(run)
+  M.check(run)
+  M.resolve_notifications(run)
+end
+
+-- finish without the notifications (which link resources to each other):
+-- defaults and checks, accumulators, and the compile-time check of what
+-- custom resources declare (their unit's precheck, on a scratch run).
+function M.check(run)
   local collection = run.collection
   for i = 1, #collection do dsl.finalize(collection[i]) end
   M.accumulate(run)
-  M.resolve_notifications(run)
+  for i = 1, #collection do
+    local r = collection[i]
+    if r.unit.precheck then r.unit.precheck(r, run) end
+  end
 end
 
 -- kitchen_path(path [, what]): a file of the kitchen named relative to its

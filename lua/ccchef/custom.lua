@@ -32,6 +32,11 @@ local function active_run(unit, file, line)
   return run
 end
 
+-- Custom resources inside custom resources are checked at compile time
+-- this deep; deeper ones (a type that uses itself) are left to converge,
+-- which names the loop.
+local MAX_PRECHECK_DEPTH = 8
+
 local DEF_KEYS = { properties = true, actions = true, default_action = true, description = true,
   provides = true, accumulate = true }
 
@@ -161,6 +166,40 @@ function M.load(cookbook, cookbook_dir, file, types)
       if not ok then error(errors.wrap(err, "converge"), 0) end
       require("ccchef.compile").finish(run)
     end, cookbook_dir)
+  end
+  -- Compile-time check of what the action declares (ccchef.compile.check):
+  -- the action runs on a scratch run and what it declared is finished
+  -- (properties checked, templates rendered), so a bad template inside a
+  -- custom resource stops the run before anything changed. The action's
+  -- own errors are left to converge (it may read what earlier resources
+  -- write); a resource with lazy properties is not known until then.
+  function unit.precheck(r, run)
+    if next(r.lazy) ~= nil or (run.depth or 0) >= MAX_PRECHECK_DEPTH then return end
+    local Run = require("ccchef.run")
+    local view = setmetatable({}, { __index = function(_, k)
+      if k == "name" then return r.name end
+      if k == "recipe_dir" then return r.dir end
+      return r.props[k]
+    end, __newindex = function(_, k)
+      error(string.format("properties of %s are read-only inside its actions (tried to set %s)", type_name, tostring(k)), 2)
+    end })
+    for _, action in ipairs(r.actions) do
+      if def.actions[action] then
+        local scratch = Run.child(run, r, cookbook_dir)
+        active[#active + 1] = scratch
+        local ok = budget.run_user(def.actions[action], string.format("action '%s' of %s", action, type_name), view)
+        active[#active] = nil
+        if ok then
+          local cok, err = pcall(require("ccchef.compile").check, scratch)
+          if not cok then
+            if not errors.is(err) or err.kind ~= "input" then error(err, 0) end
+            err.message = string.format("%s (declared by action '%s' of %s at %s:%s)", err.message, action,
+              r.ref, tostring(r.file), tostring(r.line))
+            error(err, 0)
+          end
+        end
+      end
+    end
   end
   if def.accumulate then
     unit.accumulate = function(r, run)
