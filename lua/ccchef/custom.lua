@@ -50,7 +50,7 @@ local function sandbox_names()
   return base_names
 end
 
--- The member being accumulated (M.accumulate): what edit_resource and
+-- The member being accumulated (M.run_accumulate): what edit_resource and
 -- find_resource work on.
 local accumulating = nil
 
