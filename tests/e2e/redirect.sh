@@ -7,7 +7,8 @@
 # redirect reloads Apache through the apache2 cookbook's service; bad input
 # is a clear compile error before anything changes. Also: the apache_site
 # source template sees `node`, and an undefined variable in it is a compile
-# error.
+# error; a custom resource whose apache_site fails configtest says why on
+# its stderr line (Apache's message).
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/apache.sh"
 : "${SRC:?}"
@@ -145,6 +146,33 @@ cp "$T/site.tmpl.good" "$K/cookbooks/mysite/templates/site.conf.tmpl"
 apply role:site
 assert_code 0 "fixed"
 assert_summary 1 0
+assert_http /old 301 "http://localhost/new/"
+
+# A custom resource whose apache_site fails Apache's configtest: the
+# stderr line carries the inner resource and Apache's own message; the
+# live site keeps answering.
+mkdir -p "$K/cookbooks/mysite/resources"
+cat >"$K/cookbooks/mysite/resources/vhost.lua" <<'LUA'
+return {
+  provides = "mysite_vhost",
+  properties = { conf_dir = { type = "path", required = true }, service = { type = "string", required = true } },
+  actions = { create = function(r)
+    apache_site(r.name) { conf_dir = r.conf_dir, service = r.service, config = "Frobnicate on\n" }
+  end },
+}
+LUA
+cat >"$K/cookbooks/mysite/recipes/broken.lua" <<'LUA'
+local inst = node.apache2.instance
+mysite_vhost "broken" {
+  conf_dir = "/etc/apache2-" .. inst,
+  service = (node.init == "systemd" and "apache2@" or "apache2-") .. inst,
+}
+LUA
+apply role:site recipe:mysite::broken
+assert_code 1 "a failing apache_site inside a custom resource"
+assert_err "cookbooks/mysite/recipes/broken.lua:2: mysite_vhost[broken]: apache_site[broken] failed inside it (cookbooks/mysite/resources/vhost.lua:5): "
+assert_err "Invalid command 'Frobnicate'"
+assert_no_file "$CONF/sites-enabled/broken.conf"
 assert_http /old 301 "http://localhost/new/"
 
 finish
