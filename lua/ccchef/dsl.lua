@@ -280,13 +280,13 @@ end
 function M.base_env()
   local env = sandbox.env()
   env.read_file = read_file
-  -- For the command of an execute resource: shell_quote(path) is one word
-  -- of sh, whatever path holds (build commands with it, never by pasting).
   -- The checks apache_site uses for values pasted into an Apache config
   -- (docs/apache.md, "Values"), for cookbooks that write config too:
   -- validate = apache_values.spec(apache_values.check_word). A private copy.
   env.apache_values = {}
   for k, v in pairs(require("ccchef.apache_values")) do env.apache_values[k] = v end
+  -- For the command of an execute resource: shell_quote(path) is one word
+  -- of sh, whatever path holds (build commands with it, never by pasting).
   env.shell_quote = function(s)
     if type(s) ~= "string" and type(s) ~= "number" then
       error(string.format("shell_quote: expected a string, got %s", schema.describe(s)), 2)

@@ -24,6 +24,11 @@ local function table_check(check)
   end
 end
 
+-- source: absolute, or in the declaring recipe's (cookbook's) templates/.
+local function source_path(source, dir)
+  return util.is_absolute(source) and source or (dir and (dir .. "/templates/" .. source)) or source
+end
+
 local M = {
   name = "apache_site",
   -- Every value that is pasted into the generated config is checked for
@@ -73,7 +78,7 @@ function M.validate(p, r)
   -- The template is rendered now, as template's is: an undefined variable
   -- is a compile error, before any resource changed.
   if p.source and not r.lazy.source and not r.lazy.vars then
-    local text, err = template.render_file(M.source_path(p.source, r.dir), p.vars, r.node)
+    local text, err = template.render_file(source_path(p.source, r.dir), p.vars, r.node)
     if not text then error(err, 0) end
   end
   if p.ssl_key and not p.ssl_certificate then error("ssl_key without ssl_certificate", 0) end
@@ -87,13 +92,9 @@ local function paths(p)
   return p.conf_dir .. "/sites-available/" .. p.name .. ".conf", p.conf_dir .. "/sites-enabled/" .. p.name .. ".conf"
 end
 
-function M.source_path(source, dir)
-  return util.is_absolute(source) and source or (dir and (dir .. "/templates/" .. source)) or source
-end
-
 local function render(p, node)
   if p.source then
-    local out, err = template.render_file(M.source_path(p.source, p.recipe_dir), p.vars, node)
+    local out, err = template.render_file(source_path(p.source, p.recipe_dir), p.vars, node)
     if not out then errors.converge(err, { lazy = true }) end
     return out
   end
