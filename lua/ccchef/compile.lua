@@ -123,7 +123,11 @@ function M.accumulate(run)
   local n = #collection
   for i = 1, n do
     local r = collection[i]
-    if r.unit.accumulate then r.unit.accumulate(r, run) end
+    -- action = "nothing" leaves a member out (its guards cannot: they are
+    -- known only at converge time, after the file was rendered).
+    if r.unit.accumulate and not (#r.actions == 1 and r.actions[1] == "nothing") then
+      r.unit.accumulate(r, run)
+    end
   end
   if #collection == n then return end
   local before = {}

@@ -51,6 +51,7 @@ parity_updated 0
 cat >>"$K/cookbooks/site/recipes/more.lua" <<'LUA'
 redirect "/team" { to = "/about/", status = 308, conf_dir = node.root .. "/apache2", site = "blog" }
 redirect "/staff" { to = "/about/", conf_dir = node.root .. "/apache2", site = "blog" }
+redirect "/draft" { to = "/about/", conf_dir = node.root .. "/apache2", site = "blog", action = "nothing" }
 LUA
 parity whyrun -n role:web
 assert_eq "$LCODE" 0 "why-run"
@@ -60,14 +61,14 @@ assert_no_file "$LROOT/apache2/redirects/blog.conf"
 parity third role:web
 parity_updated 1
 check; [ "$(grep RewriteRule "$RROOT/apache2/redirects/blog.conf" | tr '\n' ' ')" = 'RewriteRule ^/team$ /about/ [R=308,L] RewriteRule ^/staff$ /about/ [R=301,L] ' ] ||
-	fail "remote: the blog snippet, in order: $(cat "$RROOT/apache2/redirects/blog.conf")"
+	fail "remote: the blog snippet, in order, without the action = nothing one: $(cat "$RROOT/apache2/redirects/blog.conf")"
 
 cat >>"$K/cookbooks/site/recipes/more.lua" <<'LUA'
 redirect "/bad" { to = "/a b", conf_dir = node.root .. "/apache2" }
 LUA
 parity bad role:web
 assert_eq "$LCODE" 2 "bad redirect"
-check; grep -q "cookbooks/site/recipes/more.lua:5: redirect\[/bad\]: property 'to'" "$T/bad.remote.err" ||
+check; grep -q "cookbooks/site/recipes/more.lua:6: redirect\[/bad\]: property 'to'" "$T/bad.remote.err" ||
 	fail "remote: the compile error names the recipe's line: $(cat "$T/bad.remote.err")"
 
 finish
