@@ -37,6 +37,9 @@ end
 -- which names the loop.
 local MAX_PRECHECK_DEPTH = 8
 
+-- How many compile-time runs of actions (precheck) are under way.
+local prechecking = 0
+
 local DEF_KEYS = { properties = true, actions = true, default_action = true, description = true,
   provides = true, accumulate = true }
 
@@ -92,6 +95,12 @@ function M.load(cookbook, cookbook_dir, file, types)
   -- Chef's edit_resource and find_resource, for accumulate functions.
   env.edit_resource = function(t, name, props) return M.edit_resource(t, name, props) end
   env.find_resource = function(t, name) return M.find_resource(t, name) end
+  -- The compile-time run of an action (precheck) prints nothing: the
+  -- action prints when it runs for real.
+  local print = env.print
+  env.print = function(...)
+    if prechecking == 0 then return print(...) end
+  end
   setmetatable(env, {
     __index = function(_, k)
       -- node: the node of the run the action (or accumulate) runs in.
@@ -187,7 +196,9 @@ function M.load(cookbook, cookbook_dir, file, types)
       if def.actions[action] then
         local scratch = Run.child(run, r, cookbook_dir)
         active[#active + 1] = scratch
+        prechecking = prechecking + 1
         local ok = budget.run_user(def.actions[action], string.format("action '%s' of %s", action, type_name), view)
+        prechecking = prechecking - 1
         active[#active] = nil
         if ok then
           local cok, err = pcall(require("ccchef.compile").check, scratch)

@@ -184,6 +184,15 @@ assert_err "cookbooks/blog/templates/post.tmpl:1: undefined variable 'nope' (dec
 assert_no_file "$T/blog/first"
 printf '<h1>{{ title }}</h1>\n' >"$K2/cookbooks/blog/templates/post.tmpl"
 
+# The compile-time run of an action prints nothing: print() shows once.
+cat >"$K2/cookbooks/blog/resources/hello.lua" <<'LUA'
+return { provides = "blog_hello", actions = { create = function(r) print("hello from " .. r.name) end } }
+LUA
+echo 'blog_hello "x" {}' >"$K2/hello.lua"
+apply hello.lua
+assert_code 0 "print in an action"
+assert_eq "$(printf '%s\n' "$OUT" | grep -c "hello from x")" 1 "lines printed by the action"
+
 # The stderr line of a failing resource inside a custom resource carries
 # the inner error and the first lines of its output.
 cat >"$K2/cookbooks/blog/resources/check.lua" <<'LUA'
