@@ -113,12 +113,61 @@ function M.resolve_notifications(run)
   end
 end
 
+-- Accumulators (ccchef.custom, docs/kitchen.md "Accumulators"): each
+-- resource of a type with an accumulate function adds itself, in
+-- declaration order, to a shared resource edit_resource declares. A shared
+-- resource takes the place in the collection just before the first
+-- resource that asked for it, and is finished once all have added to it.
+function M.accumulate(run)
+  local collection = run.collection
+  local n = #collection
+  for i = 1, n do
+    local r = collection[i]
+    -- action = "nothing" leaves a member out (its guards cannot: they are
+    -- known only at converge time, after the file was rendered).
+    if r.unit.accumulate and not (#r.actions == 1 and r.actions[1] == "nothing") then
+      r.unit.accumulate(r, run)
+    end
+  end
+  if #collection == n then return end
+  local before = {}
+  for j = n + 1, #collection do
+    local c = collection[j]
+    local list = before[c.accumulated_by] or {}
+    list[#list + 1] = c
+    before[c.accumulated_by] = list
+  end
+  local ordered = {}
+  for i = 1, n do
+    local r = collection[i]
+    for _, c in ipairs(before[r] or NONE) do ordered[#ordered + 1] = c end
+    ordered[#ordered + 1] = r
+  end
+  for i = 1, #ordered do collection[i] = ordered[i] end
+  for i = 1, #ordered do
+    if ordered[i].accumulated_by then dsl.finalize(ordered[i]) end
+  end
+end
+
 -- After the recipes (or a custom resource's action) have declared: every
--- resource's defaults and checks (dsl.finalize), then its notifications.
+-- resource's defaults and checks (dsl.finalize), the accumulators, the
+-- custom resources' declarations (M.check), then the notifications.
 function M.finish(run)
+  M.check(run)
+  M.resolve_notifications(run)
+end
+
+-- finish without the notifications (which link resources to each other):
+-- defaults and checks, accumulators, and the compile-time check of what
+-- custom resources declare (their unit's precheck, on a scratch run).
+function M.check(run)
   local collection = run.collection
   for i = 1, #collection do dsl.finalize(collection[i]) end
-  M.resolve_notifications(run)
+  M.accumulate(run)
+  for i = 1, #collection do
+    local r = collection[i]
+    if r.unit.precheck then r.unit.precheck(r, run) end
+  end
 end
 
 -- kitchen_path(path [, what]): a file of the kitchen named relative to its

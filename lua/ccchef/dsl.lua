@@ -85,6 +85,8 @@ local function set_properties(r, props)
   for k, v in pairs(props) do set_property(r, k, v) end
 end
 
+M.set_properties = set_properties
+
 -- What `file "x"` and `file "x" { ... }` return: the resource's handle.
 -- Called with the property table it sets them (once); read, it shows only
 -- ref, type and name. The resource's record (its unit, the engine's
@@ -278,6 +280,11 @@ end
 function M.base_env()
   local env = sandbox.env()
   env.read_file = read_file
+  -- The checks apache_site uses for values pasted into an Apache config
+  -- (docs/apache.md, "Values"), for cookbooks that write config too:
+  -- validate = apache_values.spec(apache_values.check_word). A private copy.
+  env.apache_values = {}
+  for k, v in pairs(require("ccchef.apache_values")) do env.apache_values[k] = v end
   -- For the command of an execute resource: shell_quote(path) is one word
   -- of sh, whatever path holds (build commands with it, never by pasting).
   env.shell_quote = function(s)

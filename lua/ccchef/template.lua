@@ -18,6 +18,7 @@
 -- instructions per render (docs/templates.md, "Limits").
 local budget = require("ccchef.budget")
 local sandbox = require("ccchef.sandbox")
+local sys = require("ccchef.sys")
 
 local M = {}
 
@@ -220,6 +221,35 @@ function Template:render(vars)
     return nil, err
   end
   return table.concat(out)
+end
+
+-- What a resource's template sees: its vars and `node`, always (docs/
+-- templates.md), whichever resource renders it.
+function M.vars_with_node(vars, node)
+  return setmetatable({}, { __index = function(_, k)
+    if k == "node" then return node end
+    return vars[k]
+  end })
+end
+
+-- Template files compiled in this process (one run), by path.
+local compiled = {}
+
+-- Render the template file at path with vars and node, for resource units
+-- (apache_site's source; their validate calls it at compile time, so an
+-- undefined variable stops the run before anything changed). Returns the
+-- text, or nil and a message naming the file and line.
+function M.render_file(path, vars, node)
+  local t = compiled[path]
+  if not t then
+    local text, err = sys.read(path)
+    if not text then return nil, string.format("template %s: %s", path, tostring(err)) end
+    local terr
+    t, terr = M.compile(text, path)
+    if not t then return nil, terr end
+    compiled[path] = t
+  end
+  return t:render(M.vars_with_node(vars or {}, node))
 end
 
 return M

@@ -139,4 +139,128 @@ assert_code 1 "bad status"
 assert_out "status must be 301, 302, 303, 307, 308, 410"
 assert_no_file "$T/apache/bad.conf"
 
+# provides (Chef's `provides :page`): the type is named by the definition,
+# node is there in its actions, and a type provided twice (or a built-in
+# name) is an error naming both files.
+K2="$T/k2"
+mkdir -p "$K2/cookbooks/blog/resources" "$K2/cookbooks/blog/templates" "$K2/cookbooks/wiki/resources"
+cat >"$K2/cookbooks/blog/resources/post.lua" <<'LUA'
+return {
+  provides = "post",
+  properties = { dir = { type = "path", required = true } },
+  actions = {
+    create = function(r)
+      template(r.dir .. "/" .. r.name .. ".html") { source = "post.tmpl", vars = { title = r.name, by = node.hostname } }
+    end,
+  },
+}
+LUA
+printf '<h1>{{ title }}</h1> by {{ by }} on {{ node.hostname }}\n' >"$K2/cookbooks/blog/templates/post.tmpl"
+mkdir -p "$T/blog"
+cat >"$K2/r.lua" <<LUA
+post "hello" { dir = "$T/blog" }
+LUA
+cd "$K2" || exit 1
+apply r.lua
+assert_code 0 "provides"
+assert_out "updated      post[hello]"
+assert_content "$T/blog/hello.html" "<h1>hello</h1> by $(hostname) on $(hostname)"
+cat >"$K2/old.lua" <<LUA
+blog_post "x" { dir = "$T/blog" }
+LUA
+apply old.lua
+assert_code 2 "a provided type has only its provided name"
+assert_err "unknown resource type or undefined name 'blog_post'"
+
+# A bad template inside a custom resource is a compile error: nothing before it changes.
+printf '<h1>{{ title }}</h1> {{ nope }}\n' >"$K2/cookbooks/blog/templates/post.tmpl"
+cat >"$K2/first.lua" <<LUA
+file "$T/blog/first" { content = "x" }
+post "second" { dir = "$T/blog" }
+LUA
+apply first.lua
+assert_code 2 "template error inside a custom resource at compile time"
+assert_err "cookbooks/blog/templates/post.tmpl:1: undefined variable 'nope' (declared by action 'create' of post[second] at first.lua:2)"
+assert_no_file "$T/blog/first"
+printf '<h1>{{ title }}</h1>\n' >"$K2/cookbooks/blog/templates/post.tmpl"
+
+# The compile-time run of an action prints nothing: print() shows once.
+cat >"$K2/cookbooks/blog/resources/hello.lua" <<'LUA'
+return { provides = "blog_hello", actions = { create = function(r) print("hello from " .. r.name) end } }
+LUA
+echo 'blog_hello "x" {}' >"$K2/hello.lua"
+apply hello.lua
+assert_code 0 "print in an action"
+assert_eq "$(printf '%s\n' "$OUT" | grep -c "hello from x")" 1 "lines printed by the action"
+
+# The stderr line of a failing resource inside a custom resource carries
+# the inner error and the first lines of its output.
+cat >"$K2/cookbooks/blog/resources/check.lua" <<'LUA'
+return {
+  provides = "blog_check",
+  actions = { run = function(r)
+    execute "configtest" { command = "echo 'AH00526: Syntax error on line 3 of /x/site.conf:'; echo \"Invalid command 'Frob'\"; exit 1" }
+  end },
+}
+LUA
+cat >"$K2/check.lua" <<LUA
+blog_check "c" {}
+LUA
+apply check.lua
+assert_code 1 "inner failure"
+assert_err "check.lua:1: blog_check[c]: execute[configtest] failed inside it (cookbooks/blog/resources/check.lua:4): command exited 1 (expected 0) (output: AH00526: Syntax error on line 3 of /x/site.conf: Invalid command 'Frob')"
+
+cp "$K2/cookbooks/blog/resources/post.lua" "$K2/cookbooks/wiki/resources/article.lua"
+apply r.lua
+assert_code 2 "two cookbooks provide post"
+assert_err "resource type post is defined twice, by cookbooks/blog/resources/post.lua and by cookbooks/wiki/resources/article.lua"
+printf 'return { provides = "file", actions = { create = function(r) end } }\n' >"$K2/cookbooks/wiki/resources/article.lua"
+apply r.lua
+assert_code 2 "provides a built-in name"
+assert_err "cookbooks/wiki/resources/article.lua: resource type file is ccchef's built-in type (lua/ccchef/resources/file.lua): cookbooks/wiki/resources/article.lua cannot provide it"
+printf 'return { provides = "node", actions = { create = function(r) end } }\n' >"$K2/cookbooks/wiki/resources/article.lua"
+apply r.lua
+assert_code 2 "provides a name recipes use"
+assert_err "provides = \"node\": recipes already use the name node for something else"
+rm "$K2/cookbooks/wiki/resources/article.lua"
+
+# An accumulator (docs/kitchen.md "Accumulators"): many resources, one file,
+# declaration order, from two recipes; the shared resource is checked at
+# compile time and takes the place of the first member.
+mkdir -p "$K2/cookbooks/hosts/resources" "$K2/cookbooks/hosts/templates" "$K2/cookbooks/hosts/recipes"
+cat >"$K2/cookbooks/hosts/resources/entry.lua" <<'LUA'
+return {
+  provides = "host_entry",
+  properties = { ip = { type = "string", required = true }, file = { type = "path", required = true } },
+  actions = { add = function(r) end },
+  accumulate = function(r)
+    local t = edit_resource("template", r.file, { source = "hosts.tmpl", vars = { entries = {} }, mode = "0644" })
+    t.vars.entries[#t.vars.entries + 1] = { ip = r.ip, name = r.name }
+  end,
+}
+LUA
+printf '{%% for _, e in ipairs(entries) do -%%}\n{{ e.ip }} {{ e.name }}\n{%% end -%%}\n' >"$K2/cookbooks/hosts/templates/hosts.tmpl"
+cat >"$K2/cookbooks/hosts/recipes/a.lua" <<LUA
+file "$T/before" { content = "x" }
+host_entry "web" { ip = "10.0.0.2", file = "$T/hosts" }
+host_entry "db" { ip = "10.0.0.3", file = "$T/hosts" }
+LUA
+cat >"$K2/cookbooks/hosts/recipes/b.lua" <<LUA
+host_entry "cache" { ip = "10.0.0.1", file = "$T/hosts" }
+LUA
+apply -l debug recipe:hosts::a recipe:hosts::b
+assert_code 0 "accumulator"
+assert_content "$T/hosts" "$(printf '10.0.0.2 web\n10.0.0.3 db\n10.0.0.1 cache')"
+assert_summary 2 0
+check; printf '%s' "$OUT" | grep -E "^ +(updated|up-to-date) " | grep -A1 "file\[$T/before\]" | grep -q "template\[$T/hosts\]" || fail "the shared template comes right after the resource before the first member"
+apply recipe:hosts::a recipe:hosts::b
+assert_summary 0 0
+cat >"$K2/cookbooks/hosts/recipes/b.lua" <<LUA
+host_entry "cache" { ip = "10.0.0.1", file = "$T/hosts" }
+template "$T/hosts" { source = "hosts.tmpl", vars = { entries = {} } }
+LUA
+apply recipe:hosts::a recipe:hosts::b
+assert_code 2 "edit_resource of a recipe's own resource"
+assert_err "a.lua:2: host_entry[web]: edit_resource: template[$T/hosts] is declared by a recipe (cookbooks/hosts/recipes/b.lua:2)"
+
 finish

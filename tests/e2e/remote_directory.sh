@@ -1,7 +1,8 @@
 #!/bin/bash
 # remote_directory: a tree copied from a source directory, kept in sync:
 # first converge, second converge 0 updated, why-run changes nothing,
-# changed/added/removed files repaired, purge, files_mode, bad input.
+# changed/added/removed files repaired, purge, files_mode, backups of
+# replaced, purged and deleted files, bad input.
 . "$(dirname "$0")/lib/common.sh"
 
 mkdir -p "$T/files/site/css" "$T/files/site/empty"
@@ -47,6 +48,38 @@ assert_content "$T/www/index.html" "<h1>hi</h1>"
 assert_mode "$T/www/css/main.css" 644
 assert_no_file "$T/www/extra.txt"
 
+# Backups (docs/resources.md): every replaced and purged file is kept,
+# as file keeps its old content; a purged directory's files too; a link
+# purged is removed, never followed or copied.
+BK="$T/backups"
+echo "old index" >"$T/www/index.html"
+mkdir -p "$T/www/olddir/deeper"
+for i in 1 2 3 4 5 6 7 8; do echo "extra $i" >"$T/www/extra$i.txt"; done
+echo "deep" >"$T/www/olddir/deeper/f.txt"
+echo "secret" >"$T/outside-secret"
+ln -s "$T/outside-secret" "$T/www/planted-link"
+apply --backup-dir "$BK" "$T/r.lua"
+assert_code 0 "purge with backups"
+assert_summary 1 0
+assert_no_file "$T/www/extra1.txt"
+assert_no_file "$T/www/olddir"
+assert_no_file "$T/www/planted-link"
+assert_content "$T/outside-secret" "secret"
+check; n=$(find "$BK" -type f | wc -l); [ "$n" = 10 ] || fail "10 backups (8 extra, olddir/deeper/f.txt, index.html), got $n: $(find "$BK" -type f)"
+check; b=$(ls "$BK$T/www/"index.html.ccchef-* 2>/dev/null); [ "$(cat "$b" 2>/dev/null)" = "old index" ] || fail "index.html's old content backed up"
+check; b=$(ls "$BK$T/www/olddir/deeper/"f.txt.ccchef-* 2>/dev/null); [ "$(cat "$b" 2>/dev/null)" = "deep" ] || fail "a purged directory's file backed up"
+check; ! ls "$BK$T/www/"planted-link* >/dev/null 2>&1 || fail "a purged link is not backed up (it is not a file of the tree)"
+check; [ "$(stat -c %a "$(ls "$BK$T/www/"extra1.txt.ccchef-*)")" = 600 ] || fail "backups are 0600"
+# backup = false keeps none.
+cat >"$T/nobackup.lua" <<LUA
+remote_directory "$T/www" { source = "site", purge = true, backup = false }
+LUA
+echo "extra" >"$T/www/extra9.txt"
+apply --backup-dir "$BK" "$T/nobackup.lua"
+assert_code 0 "backup = false"
+assert_no_file "$T/www/extra9.txt"
+check; ! ls "$BK$T/www/"extra9.txt* >/dev/null 2>&1 || fail "backup = false keeps no copy"
+
 # Without purge an extra file stays; files_mode applies to every file.
 cat >"$T/keep.lua" <<LUA
 remote_directory "$T/www" { source = "$T/files/site", files_mode = "0640" }
@@ -62,8 +95,9 @@ assert_mode "$T/www/run.sh" 640
 cat >"$T/del.lua" <<LUA
 remote_directory "$T/www" { source = "site", action = "delete" }
 LUA
-apply "$T/del.lua"
+apply --backup-dir "$BK" "$T/del.lua"
 assert_no_file "$T/www"
+check; b=$(ls "$BK$T/www/css/"main.css.ccchef-* 2>/dev/null); [ "$(cat "$b" 2>/dev/null)" = "body {}" ] || fail "delete backs up the tree's files"
 apply "$T/del.lua"
 assert_summary 0 0
 

@@ -24,6 +24,11 @@ local function table_check(check)
   end
 end
 
+-- source: absolute, or in the declaring recipe's (cookbook's) templates/.
+local function source_path(source, dir)
+  return util.is_absolute(source) and source or (dir and (dir .. "/templates/" .. source)) or source
+end
+
 local M = {
   name = "apache_site",
   -- Every value that is pasted into the generated config is checked for
@@ -70,6 +75,12 @@ function M.validate(p, r)
     end
   end
   if p.rewrites and not r.lazy.rewrites then p.rewrites = apache.normalise_rewrites(p.rewrites) end
+  -- The template is rendered now, as template's is: an undefined variable
+  -- is a compile error, before any resource changed.
+  if p.source and not r.lazy.source and not r.lazy.vars then
+    local text, err = template.render_file(source_path(p.source, r.dir), p.vars, r.node)
+    if not text then error(err, 0) end
+  end
   if p.ssl_key and not p.ssl_certificate then error("ssl_key without ssl_certificate", 0) end
 end
 
@@ -81,17 +92,10 @@ local function paths(p)
   return p.conf_dir .. "/sites-available/" .. p.name .. ".conf", p.conf_dir .. "/sites-enabled/" .. p.name .. ".conf"
 end
 
-local function render(p)
+local function render(p, node)
   if p.source then
-    local path = util.is_absolute(p.source) and p.source
-      or (p.recipe_dir and (p.recipe_dir .. "/templates/" .. p.source)) or p.source
-    local text, err = sys.read(path)
-    if not text then errors.converge("template " .. p.source .. ": " .. err) end
-    local t, terr = template.compile(text, path)
-    if not t then errors.converge(terr) end
-    local vars = setmetatable({ node = nil }, { __index = p.vars })
-    local out, rerr = t:render(vars)
-    if not out then errors.converge(rerr) end
+    local out, err = template.render_file(source_path(p.source, p.recipe_dir), p.vars, node)
+    if not out then errors.converge(err, { lazy = true }) end
     return out
   end
   if p.port then
@@ -117,7 +121,7 @@ function M.load(p, ctx, action)
   cur.enabled_link = lst ~= nil
   if action == "enable" or action == "create" then
     -- The wanted content goes with the state read, never into p.
-    cur.want = render(p)
+    cur.want = render(p, ctx.node)
     if not cur.exists then
       local ok, err = pcall(apache.check_conf_dir, p.conf_dir)
       if not ok then

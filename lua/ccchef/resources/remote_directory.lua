@@ -1,7 +1,10 @@
 -- remote_directory: a directory tree copied from a source directory (the
 -- declaring cookbook's files/NAME, or an absolute path), as Chef's resource
 -- of that name. Files are compared by content and mode and written
--- atomically; `purge` removes what the source does not have.
+-- atomically; `purge` removes what the source does not have. Every file
+-- replaced or removed (purge, delete) is kept as a backup first, as `file`
+-- keeps its old content (ccchef.backup; the `backup` property).
+local backup = require("ccchef.backup")
 local errors = require("ccchef.errors")
 local fileops = require("ccchef.fileops")
 local sys = require("ccchef.sys")
@@ -18,6 +21,7 @@ local M = {
     files_mode = { type = "mode" },  -- files (default: the source file's mode)
     owner = { type = "principal" },
     group = { type = "principal" },
+    backup = { type = "backup" },    -- old versions kept per file (default --backups)
   },
   actions = { "create", "delete" },
   default_action = "create",
@@ -70,7 +74,11 @@ function M.load(p, ctx, action)
   local st, err, errname = sys.lstat(p.path)
   if not st and errname ~= "ENOENT" and errname ~= "ENOTDIR" then errors.converge(err) end
   cur.exists = st ~= nil
-  if action == "delete" then return cur end
+  if action == "delete" then
+    -- The files delete removes, for their backups (a link is never entered).
+    if st and st.type == "directory" then cur.dest = walk_dest(p.path, "", {}) end
+    return cur
+  end
   if not st then cur.parent = fileops.load_parent(p.path) end
   if st and st.type == "link" then
     -- A trusted link (as in a parent) stands for its directory; any other
@@ -154,12 +162,42 @@ function M.plan(p, cur, action, ctx)
 end
 
 
-function M.apply(p, cur, action, todo)
-  sys.test_hook("apply", p.path)
-  if action == "delete" then
-    fileops.remove_tree(p.path)
-    return
+-- Back up every regular file among rels (relative paths of cur.dest)
+-- before it is replaced or removed. Returns the number kept and the first
+-- backup's path (the event's `backup`).
+local function save_backups(p, cur, rels, ctx)
+  local keep = fileops.backup_keep(p, ctx)
+  local n, first = 0, nil
+  for _, rel in ipairs(rels) do
+    local d = cur.dest and cur.dest[rel]
+    if d and d.type == "file" then
+      -- The copy is taken from the file the walk saw (dev/ino), or fails.
+      local saved = backup.save(ctx.backup_dir, p.path .. "/" .. rel, keep, cur.same[rel] or d)
+      if saved then
+        n = n + 1
+        first = first or saved
+      end
+    end
   end
+  return n, first
+end
+
+function M.apply(p, cur, action, todo, ctx)
+  sys.test_hook("apply", p.path)
+  local info = {}
+  if action == "delete" then
+    local _, first = save_backups(p, { dest = cur.dest, same = {} }, util.sorted_keys(cur.dest or {}), ctx)
+    info.backup = first
+    fileops.remove_tree(p.path)
+    return info
+  end
+  -- Before anything changes: the files about to be replaced, then those
+  -- purge removes (directories purged with them: every file inside).
+  local replaced = {}
+  for _, w in ipairs(todo.write) do replaced[#replaced + 1] = w.rel end
+  local _, first = save_backups(p, cur, replaced, ctx)
+  local _, first_removed = save_backups(p, cur, todo.remove, ctx)
+  info.backup = first or first_removed
   local uid, gid = cur.uid, cur.gid
   local dmode = p.mode or util.mode"0755"
   local function mkdir(path)
@@ -185,6 +223,7 @@ function M.apply(p, cur, action, todo)
     local ok, err = sys.setattr(p.path .. "/" .. c.rel, c.mode, uid, gid, c.info.dev, c.info.ino)
     if not ok then errors.converge(err) end
   end
+  return info
 end
 
 return M
