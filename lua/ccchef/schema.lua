@@ -111,6 +111,14 @@ function checks.guard(v)
   return expect("a shell command (string) or a function", v)
 end
 
+-- A revision of a repository: a branch, tag or commit id (git), or a
+-- revision number (svn: 1234 or "1234") -> string
+function checks.revision(v)
+  if math.type(v) == "integer" and v >= 0 then return tostring(v) end
+  if type(v) == "string" and v ~= "" then return v end
+  return expect("a revision (a branch, tag or commit id, or an svn revision number)", v)
+end
+
 -- { K = "V" }
 function checks.env(v)
   if type(v) ~= "table" then return expect("a table of NAME = value", v) end
