@@ -12,10 +12,13 @@ local M = {}
 -- warning the interpreter prints cannot be mistaken for it): the real path
 -- of the program (a venv's bin/python names its base interpreter through
 -- sys._base_executable), major.minor, and whether `python -m venv` can
--- work (Debian ships venv's ensurepip apart, in python3-venv).
+-- work (Debian ships venv's ensurepip apart, in python3-venv), asked only
+-- with the argument "venv" (the imports cost more than the rest).
 local PROBE = table.concat({
   "import os, sys",
-  "try:\n import venv, ensurepip\n v = 'venv'\nexcept ImportError:\n v = 'no-venv'",
+  "v = '-'",
+  "if sys.argv[1:] == ['venv']:",
+  " try:\n  import venv, ensurepip\n  v = 'venv'\n except ImportError:\n  v = 'no-venv'",
   "print('ccchef-probe', os.path.realpath(getattr(sys, '_base_executable', sys.executable)),",
   "      '%d.%d' % sys.version_info[:2], v, sep='\\t')",
 }, "\n")
@@ -72,10 +75,11 @@ end
 M.failed = failed
 
 -- The interpreter `python` (a command found in PATH, or an absolute path):
--- { path =, version =, venv = bool }, or nil and why, and whether it is
--- missing (an earlier package resource may install it).
-function M.interpreter(ctx, python)
-  local res, err, errname = M.run(ctx, { python, "-c", PROBE })
+-- { path =, version =, venv = bool or nil (not asked) }, or nil and why,
+-- and whether it is missing (an earlier package resource may install it).
+-- check_venv asks whether it can make a virtualenv.
+function M.interpreter(ctx, python, check_venv)
+  local res, err, errname = M.run(ctx, { python, "-c", PROBE, check_venv and "venv" or nil })
   if not res then
     if errname == "ENOENT" then return nil, string.format("python interpreter '%s' not found", python), true end
     return nil, string.format("python interpreter '%s' could not start: %s", python, err)
@@ -87,7 +91,9 @@ function M.interpreter(ctx, python)
   if not path then
     return nil, string.format("'%s' does not answer like a Python 3 interpreter: %s", python, trimmed(res.output))
   end
-  return { path = path, version = version, venv = venv == "venv" }
+  local can_venv
+  if check_venv then can_venv = venv == "venv" end
+  return { path = path, version = version, venv = can_venv }
 end
 
 -- pyvenv.cfg as a table of its key = value lines, or nil.

@@ -60,7 +60,13 @@ function M.load(p, ctx, action)
     end
   end
   if action == "create" then
-    cur.want, cur.want_error, cur.want_missing = python.interpreter(ctx, p.python)
+    -- Whether it can make a virtualenv is asked only when one is to be
+    -- made (the imports that tell cost more than the rest of the probe).
+    local v = cur.venv
+    cur.want, cur.want_error, cur.want_missing = python.interpreter(ctx, p.python, false)
+    if cur.want and (not v or v.broken or v.base.path ~= cur.want.path) then
+      cur.want, cur.want_error, cur.want_missing = python.interpreter(ctx, p.python, true)
+    end
     if p.user ~= nil or p.group ~= nil then
       -- A user an earlier resource creates: plan raises in its place.
       local ok, owner = pcall(function()
@@ -94,7 +100,7 @@ function M.plan(p, cur, action, ctx)
       or nil
     errors.converge(cur.want_error, { assumed = assumed })
   end
-  if not cur.want.venv then
+  if cur.want.venv == false then
     errors.converge(string.format(
       "python interpreter %s has no venv module (on Debian: install python3-venv, or python%s-venv)",
       describe(cur.want), cur.want.version))
