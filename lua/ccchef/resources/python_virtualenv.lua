@@ -51,6 +51,9 @@ function M.load(p, ctx, action)
     errors.converge(p.path .. " exists and is not a directory")
   else
     cur.exists = true
+    -- An existing directory of another user is filled as that user:
+    -- root never writes where that user could have planted a link.
+    cur.as = python.owner_of(st)
     cur.venv = python.virtualenv(ctx, p.path)
     if not cur.venv then
       if #(sys.listdir(p.path) or {}) > 0 then
@@ -146,7 +149,7 @@ end
 -- Creates the virtualenv in an empty directory, or in a new one (exists
 -- false).
 local function create(p, exists, owner, ctx)
-  local made = false
+  local made, as = false, nil
   if not exists then
     fileops.require_parent(p.path, ctx)
     local ok, err = sys.mkdir(p.path, util.mode"0755")
@@ -155,7 +158,6 @@ local function create(p, exists, owner, ctx)
   end
   -- Made by us in a parent the user may not write to; the user then fills
   -- the empty directory it owns, and owns what is in it.
-  local as
   if owner then
     local uid = owner.uid or sys.geteuid()
     local gid = owner.gid or (sys.user(uid) or {}).gid or 0
@@ -178,7 +180,10 @@ function M.apply(p, cur, action, steps, ctx)
     exists = false
   end
   if steps.create then
-    create(p, exists, cur.owner, ctx)
+    -- Recreated or filled, it keeps the owner it had unless user/group
+    -- say otherwise.
+    local owner = cur.owner or (cur.as and { uid = cur.as.uid, gid = cur.as.gid })
+    create(p, exists, owner, ctx)
   elseif steps.upgrade then
     venv_command(p, ctx, cur.venv.as, true)
   end
