@@ -143,6 +143,19 @@ LUA
 	assert_eq "$(stat -c %U "$T/uv/pyvenv.cfg")" nobody "owner of pyvenv.cfg"
 	apply "$T/user.lua"
 	assert_summary 0 0
+	# Without user: recreated (another interpreter) as its owner, and still
+	# that user's.
+	mkdir -p "$T/other2/bin"
+	cp "$real_py" "$T/other2/bin/python3"
+	cat >"$T/user2.lua" <<LUA
+python_virtualenv "$T/uv" { python = "$T/other2/bin/python3" }
+LUA
+	apply "$T/user2.lua"
+	assert_code 0 "recreate a user's virtualenv"
+	assert_out "recreate virtualenv"
+	assert_eq "$(stat -c %U "$T/uv/pyvenv.cfg")" nobody "owner after recreate"
+	assert_eq "$(stat -c %U "$T/uv")" nobody "owner of the directory after recreate"
+	assert_eq "$(base_of "$T/uv")" "$T/other2/bin/python3" "interpreter after recreate"
 fi
 
 # --- delete -------------------------------------------------------------------
