@@ -42,6 +42,16 @@ V1=$(git -C "$T/src" rev-parse HEAD)
 sed -i 's/^VERSION = "1.0"/VERSION = "1.1"/' "$T/src/cc_engine/__init__.py"
 g commit -qam "cc_engine 1.1"
 MAIN=$(git -C "$T/src" rev-parse HEAD)
+# Two branches that must never go live: requirements no wheel satisfies,
+# and a release whose /health fails.
+g checkout -q -b unresolvable
+sed -i 's/^cc-engine-text==1.0/cc-engine-text==9.9/' "$T/src/requirements.txt"
+g commit -qam "needs a dependency no wheel has"
+g checkout -q main
+g checkout -q -b unhealthy
+sed -i 's|if path == "/health":|if path == "/health" and False:|' "$T/src/cc_engine/__init__.py"
+g commit -qam "health fails"
+g checkout -q main
 git clone -q --bare "$T/src" "$T/engine.git"
 
 # --- a kitchen: the two cookbooks, and the environments that choose the branch ---
@@ -109,6 +119,24 @@ assert_code 0 "back to live"
 answers "cc_engine 1.0 at revision $V1 (cc_engine_text 1.0)"
 engine -E live
 assert_summary 0 0
+
+# --- requirements that do not resolve: the build fails, live untouched -------------
+before=$(readlink "$T/engine/current")
+engine -E live --attr cc_engine.revision=unresolvable
+assert_code 1 "unresolvable requirements"
+assert_err "No matching distribution found for cc-engine-text==9.9"
+assert_eq "$(readlink "$T/engine/current")" "$before" "current after a failed build"
+answers "cc_engine 1.0 at revision $V1 (cc_engine_text 1.0)"
+
+# --- a release whose health check fails: switched back ------------------------------
+engine -E live --attr cc_engine.revision=unhealthy
+assert_code 1 "unhealthy release"
+assert_err "health check failed"
+assert_eq "$(readlink "$T/engine/current")" "$before" "current after a failed health check"
+answers "cc_engine 1.0 at revision $V1 (cc_engine_text 1.0)"
+engine -E live
+assert_code 0 "live after the failures"
+answers "cc_engine 1.0 at revision $V1 (cc_engine_text 1.0)"
 
 # --- a bad attribute is refused before anything changes ------------------------------
 cat >"$T/bad.json" <<JSON
