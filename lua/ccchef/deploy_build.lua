@@ -11,6 +11,7 @@
 local budget = require("ccchef.budget")
 local errors = require("ccchef.errors")
 local proc = require("ccchef.proc")
+local sys = require("ccchef.sys")
 
 local M = {}
 
@@ -28,7 +29,7 @@ local function shown(cmd)
 end
 
 -- Runs cmd (an argv table: no shell; or a shell line) for the build of
--- info.release. Returns its output; raises a converge error when it does
+-- info.release, as info.as (the deploy's user) when set. Returns its output; raises a converge error when it does
 -- not exit 0.
 local function run(info, ctx, cmd, opts)
   opts = opts or {}
@@ -55,7 +56,16 @@ local function run(info, ctx, cmd, opts)
     end
   end
   local timeout = tonumber(opts.timeout) or ctx.command_timeout
-  local res, err = proc.run(cmd, { cwd = cwd, env = env, timeout = timeout })
+  local popts = { cwd = cwd, env = env, timeout = timeout }
+  local as = info.as
+  if as then
+    -- The deploy's user, with a login-like environment as execute gives.
+    popts.uid, popts.gid = as.uid, as.gid
+    local u = sys.user(as.uid)
+    env.HOME = as.home
+    if u then env.USER, env.LOGNAME = u.name, u.name end
+  end
+  local res, err = proc.run(cmd, popts)
   if not res then errors.converge(string.format("build: `%s` could not start: %s", shown(cmd), err)) end
   if res.timed_out then
     errors.converge(string.format("build: `%s` timed out after %g s (killed)", shown(cmd), timeout),
@@ -73,20 +83,27 @@ local function run(info, ctx, cmd, opts)
 end
 
 -- Runs the build of a release. info: { release =, deploy_to =, shared =,
--- revision =, previous = }. Returns the output of a shell build (for the
+-- revision =, previous =, as = }. Returns the output of a shell build (for the
 -- event); raises on failure.
 function M.run(build, info, ctx, extra_env)
   info.env = { RELEASE_DIR = info.release, DEPLOY_TO = info.deploy_to, SHARED_DIR = info.shared,
     REVISION = info.revision }
   for k, v in pairs(extra_env or {}) do info.env[k] = tostring(v) end
   if type(build) == "string" then return run(info, ctx, build) end
-  -- What the function sees: plain values and one capability, run.
+  -- What the function sees: plain values and one capability, run, that
+  -- works only while the build runs: a recipe that kept it cannot run
+  -- commands later (from a template, or under why-run).
+  local building = true
   local bctx = {
     release = info.release, deploy_to = info.deploy_to, shared = info.shared,
     revision = info.revision, previous = info.previous,
-    run = function(cmd, opts) return run(info, ctx, cmd, opts) end,
+    run = function(cmd, opts)
+      if not building then errors.converge("build: ctx.run called after the build finished") end
+      return run(info, ctx, cmd, opts)
+    end,
   }
   local ok, err = budget.run_user(build, "build", info.release, bctx)
+  building = false
   if not ok then
     if errors.is(err) and err.message:sub(1, 7) == "build: " then error(err, 0) end
     errors.converge("build failed: " .. errors.text(err), { output = errors.is(err) and err.output or nil })

@@ -8,7 +8,9 @@
 -- the cache yet, so a second run at an unchanged revision never fetches.
 local errors = require("ccchef.errors")
 local git = require("ccchef.git")
+local proc = require("ccchef.proc")
 local sys = require("ccchef.sys")
+local util = require("ccchef.util")
 
 local M = {}
 
@@ -32,12 +34,35 @@ function M.resolve(p, ctx, as)
   return { id = w.sha, rev = w.sha, short = git.short(w.sha), ref = w, label = w.kind .. " " .. w.name }
 end
 
+-- The cache, owned by whoever runs git (git refuses a repository someone
+-- else owns, and that refusal is what keeps root out of a user's hooks):
+-- made by ccchef and given to the deploy's user, or handed over with
+-- chown -R when the deploy's user changed.
+local function ensure_cache(ctx, as, dir)
+  local st = sys.lstat(dir)
+  local uid, gid = as and as.uid or sys.geteuid(), as and as.gid or nil
+  if not st then
+    local ok, err = sys.mkdir(dir, util.mode"0755")
+    if ok and as then ok, err = sys.lchown(dir, uid, gid) end
+    if not ok then errors.converge(err) end
+  elseif st.type ~= "directory" then
+    errors.converge(dir .. " exists and is not a directory")
+  elseif st.uid ~= uid then
+    local res, err = proc.run({ "chown", "-R", "--", tostring(uid) .. ":" .. tostring(gid or st.gid), dir },
+      { timeout = ctx.command_timeout })
+    if not res or res.status ~= 0 then
+      errors.converge("chown -R of the cache failed: " .. (res and git.trimmed(res.output) or err))
+    end
+  end
+  if not sys.lstat(dir .. "/HEAD") then
+    git.ok(ctx, as, dir, { "init", "--quiet", "--bare" }, "git init of the cache " .. dir)
+  end
+end
+
 -- The commit in the cache, fetched from the repository only when missing.
 local function fetch(p, ctx, as, want)
   local dir = M.cache_dir(p)
-  if not sys.lstat(dir) then
-    git.ok(ctx, as, "/", { "init", "--quiet", "--bare", "--", dir }, "git init of the cache " .. dir)
-  end
+  ensure_cache(ctx, as, dir)
   if git.has_commit(ctx, as, dir, want.rev) then return end
   local w = want.ref
   local spec

@@ -10,14 +10,14 @@ local M = {}
 M.repository_problem = svn.repository_problem
 M.revision_problem = svn.revision_problem
 
-function M.resolve(p, ctx)
+function M.resolve(p, ctx, as)
   local rev = p.revision
-  if rev == "HEAD" then rev = svn.resolve(ctx, p.repository, "HEAD") end
+  if rev == "HEAD" then rev = svn.resolve(ctx, p.repository, "HEAD", as) end
   return { id = "r" .. rev, rev = rev, short = "r" .. rev, label = "revision " .. rev }
 end
 
 function M.export(p, ctx, as, want, dir)
-  svn.export(ctx, p.repository, want.rev, dir)
+  svn.export(ctx, p.repository, want.rev, dir, as)
 end
 
 return M

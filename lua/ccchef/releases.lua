@@ -7,7 +7,9 @@
 --
 -- The history file is what makes "the previous release" and "the last N"
 -- exact (directory times change when an application writes into its
--- release). One line a release: id, state, time, label. A release is
+-- release). One line a release: id, state, label (no time: the same
+-- deploy gives the same file on every node, which tests/e2e/deploy_remote.sh
+-- compares). A release is
 -- recorded as "building" before its files are written and as "ok" once its
 -- build succeeded, so a run killed in between leaves a line that says the
 -- directory is unfinished; the next run rebuilds it. The file is replaced
@@ -34,19 +36,26 @@ function M.release_dir(root, id)
   return root .. "/releases/" .. id
 end
 
+-- A release's name: a commit id or r<number>, never "." or ".." (the
+-- history file and the link are read back, and an id becomes a path that
+-- is removed).
+function M.valid_id(id)
+  return id:match("^%w[%w._-]*$") ~= nil
+end
+
 local function parse_history(text)
   local list = {}
   for line in text:gmatch("[^\n]+") do
-    local id, state, time, label = line:match("^([^\t]+)\t([^\t]+)\t(%d+)\t?(.*)$")
-    if id and id:match("^[%w._-]+$") then
-      list[#list + 1] = { id = id, state = state, time = tonumber(time), label = label }
+    local id, state, label = line:match("^([^\t]+)\t([^\t]+)\t?(.*)$")
+    if id and M.valid_id(id) then
+      list[#list + 1] = { id = id, state = state, label = label }
     end
   end
   return list
 end
 
 -- The layout as it is: { exists, parent_missing, current = id | nil,
--- current_target = what the link says, list = { {id, state, time,
+-- current_target = what the link says, list = { {id, state,
 -- label}... } oldest first }. Raises when something that is not ours is in
 -- the way (current a directory, deploy_to a file).
 function M.read(root)
@@ -66,8 +75,9 @@ function M.read(root)
       errors.converge(paths.current .. " exists and is not a symbolic link; move it away first")
     end
     cur.current_target = sys.readlink(paths.current)
-    cur.current = cur.current_target:match("^releases/([%w._-]+)/?$")
-      or cur.current_target:match("^" .. paths.releases:gsub("%p", "%%%0") .. "/([%w._-]+)/?$")
+    local id = cur.current_target:match("^releases/([^/]+)/?$")
+      or cur.current_target:match("^" .. paths.releases:gsub("%p", "%%%0") .. "/([^/]+)/?$")
+    cur.current = id and M.valid_id(id) and id or nil
   end
   local text = sys.read(paths.history)
   if text then cur.list = parse_history(text) end
@@ -95,7 +105,7 @@ function M.write(root, list)
   local lines = {}
   for _, e in ipairs(list) do
     local label = (e.label or ""):gsub("[%c]", " ")
-    lines[#lines + 1] = string.format("%s\t%s\t%d\t%s\n", e.id, e.state, e.time, label)
+    lines[#lines + 1] = string.format("%s\t%s\t%s\n", e.id, e.state, label)
   end
   local ok, err = sys.write(M.paths(root).history, table.concat(lines), util.mode"0644", nil, nil, true)
   if not ok then errors.converge(err) end
@@ -148,21 +158,27 @@ function M.remove(root, id)
   end
 end
 
--- A shared path's components in the release must be directories of the
--- release itself: a link there (committed to the repository) would make
--- the link below land, and the release's copy be removed, wherever the
--- link points.
-local function release_parents(release, rel)
-  local dir = release
+-- mkdir, and with `as` the new directory given to the deploy's user.
+local function make_dir(path, as)
+  local ok, err = sys.mkdir(path, util.mode"0755")
+  if ok and as then ok, err = sys.lchown(path, as.uid, as.gid) end
+  if not ok then errors.converge(err) end
+end
+
+-- Each directory on the way to base/rel (the last component excluded),
+-- made when missing. In a release, a link there (committed to the
+-- repository) is refused: it would make the link below land, and the
+-- release's copy be removed, wherever it points.
+local function parents(base, rel, as, what)
+  local dir = base
   for part in rel:gmatch("([^/]+)/") do
     dir = dir .. "/" .. part
     local st = sys.lstat(dir)
     if not st then
-      local ok, err = sys.mkdir(dir, util.mode"0755")
-      if not ok then errors.converge(err) end
+      make_dir(dir, as)
     elseif st.type ~= "directory" then
-      errors.converge(string.format("shared path %s: %s in the release is a %s, not a directory",
-        rel, dir, st.type))
+      errors.converge(string.format("shared path %s: %s in the %s is a %s, not a directory",
+        rel, dir, what, st.type))
     end
   end
 end
@@ -171,28 +187,27 @@ end
 -- shared path not there yet is seeded: with the release's own copy when it
 -- has one (a default config committed to the repository), else as an empty
 -- directory (uploads, logs). What the release has at that path is replaced
--- by the link.
-function M.link_shared(root, release, shared)
+-- by the link. as: the deploy's user, who owns what is made here.
+function M.link_shared(root, release, shared, as)
   local base = M.paths(root).shared
   for _, rel in ipairs(shared) do
     local target, inside = base .. "/" .. rel, release .. "/" .. rel
-    release_parents(release, rel)
-    local ok, err = util.mkdir_p(sys, util.dirname(target), util.mode"0755")
-    if not ok then errors.converge(err) end
+    parents(release, rel, as, "release")
+    parents(base, rel, as, "shared directory")
     local own = sys.lstat(inside)
     if not sys.lstat(target) then
       if own and own.type ~= "link" then
-        ok, err = sys.rename(inside, target)
+        local ok, err = sys.rename(inside, target)
+        if not ok then errors.converge(err) end
       else
-        ok, err = sys.mkdir(target, util.mode"0755")
+        make_dir(target, as)
       end
-      if not ok then errors.converge(err) end
     end
     if sys.lstat(inside) then
-      ok, err = sys.remove_tree(inside)
+      local ok, err = sys.remove_tree(inside)
       if not ok then errors.converge(err) end
     end
-    ok, err = sys.symlink(target, inside)
+    local ok, err = sys.symlink(target, inside)
     if not ok then errors.converge(err) end
   end
 end

@@ -33,11 +33,14 @@ function M.revision_problem(rev)
   return "an svn revision is a number or HEAD"
 end
 
-function M.run(ctx, args, cwd)
+-- svn ARGS... in cwd, as `as` when given ({ uid=, gid=, home= }: its own
+-- HOME, so svn's config and credentials are that user's).
+function M.run(ctx, args, cwd, as)
   local argv = { "svn", "--non-interactive" }
   for _, a in ipairs(args) do argv[#argv + 1] = tostring(a) end
-  local res, err, errname = proc.run(argv, { cwd = cwd or "/", env = { LC_ALL = "C" },
-    timeout = ctx.command_timeout })
+  local opts = { cwd = cwd or "/", env = { LC_ALL = "C" }, timeout = ctx.command_timeout }
+  if as then opts.uid, opts.gid, opts.env.HOME = as.uid, as.gid, as.home end
+  local res, err, errname = proc.run(argv, opts)
   if not res and errname == "ENOENT" then
     errors.converge("svn is not installed (no `svn` command found; Debian's package is subversion)",
       { no_svn = true })
@@ -50,8 +53,8 @@ local function failed(res)
   return res.status ~= 0 or res.signal ~= 0 or res.timed_out
 end
 
-function M.ok(ctx, args, what, cwd)
-  local res = M.run(ctx, args, cwd)
+function M.ok(ctx, args, what, cwd, as)
+  local res = M.run(ctx, args, cwd, as)
   if failed(res) then
     errors.converge(string.format("%s failed: %s", what, trimmed(res.output)), { output = res.output })
   end
@@ -60,8 +63,8 @@ end
 
 -- The revision number `rev` names in the repository ("HEAD": the
 -- youngest; a number: itself, once svn confirmed it exists there).
-function M.resolve(ctx, url, rev)
-  local res = M.run(ctx, { "info", "--show-item", "revision", "--", url .. "@" .. rev })
+function M.resolve(ctx, url, rev, as)
+  local res = M.run(ctx, { "info", "--show-item", "revision", "--", url .. "@" .. rev }, nil, as)
   if failed(res) then
     local out = trimmed(res.output)
     if out:find("No such revision", 1, true) or out:find("E160006", 1, true) then
@@ -105,8 +108,8 @@ function M.update(ctx, dir, rev)
 end
 
 -- A clean tree (no .svn) of url at rev into dir; force: dir may exist.
-function M.export(ctx, url, rev, dir)
-  M.ok(ctx, { "export", "--quiet", "--force", "--", url .. "@" .. rev, dir }, "svn export of " .. url)
+function M.export(ctx, url, rev, dir, as)
+  M.ok(ctx, { "export", "--quiet", "--force", "--", url .. "@" .. rev, dir }, "svn export of " .. url, nil, as)
 end
 
 return M

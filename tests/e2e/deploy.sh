@@ -252,6 +252,27 @@ assert_err "build: \`false\` exited 1"
 assert_eq "$(current)" "releases/$C6" "current untouched by a failed Lua build"
 assert_no_file "$D/releases/$C7"
 
+# A run killed in the middle of a build (kill -9 from the build itself):
+# the release is recorded as unfinished, current has not moved, and the
+# next run removes what was left and builds it again.
+cat >"$T/killed.lua" <<LUA
+deploy "$D" {
+  repository = "file://$T/app.git", revision = "$C7",
+  build = "echo half > half.txt; [ -e $T/killed ] || { touch $T/killed; kill -9 \$PPID; sleep 5; }; echo \$REVISION > rev.txt",
+}
+LUA
+apply "$T/killed.lua"
+assert_eq "$CODE" 137 "killed by its build"
+assert_eq "$(current)" "releases/$C6" "a killed build leaves current"
+assert_content "$D/releases/$C7/half.txt" "half"
+check; grep -q "^$C7	building	" "$D/.ccchef-releases" || fail "the killed release is not recorded as building"
+apply "$T/killed.lua"
+assert_code 0 "the run after the kill"
+assert_out "remove the unfinished release $(short "$C7"), new release $(short "$C7")"
+assert_eq "$(get /rev.txt)" "$C7" "rebuilt and live"
+check; grep -q "^$C7	ok	" "$D/.ccchef-releases" || fail "the rebuilt release is not recorded as ok"
+C6=$C7 # what is live now, for the checks below
+
 # Bad input found when the repository is read: clear errors, live release untouched.
 recipe unknown.lua nope
 apply "$T/unknown.lua"
@@ -267,6 +288,43 @@ assert_code 1 "missing repository"
 assert_err "cannot read repository file://$T/missing.git"
 assert_eq "$(current)" "releases/$C6" "bad input leaves current"
 assert_eq "$(get /rev.txt)" "$C6" "bad input: still answering"
+
+# user: the checkout and the build run as that user, who owns the release,
+# the cache and what shared/ seeds; ccchef (root) keeps current and the
+# layout's top directories.
+if [ "$(id -u)" = 0 ]; then
+	U="$T/app-user"
+	# git refuses a repository someone else owns, also over file://: the
+	# user reads its own copy (a real one is reached over https or ssh).
+	cp -a "$T/app.git" "$T/user.git" && chown -R nobody "$T/user.git"
+	cat >"$T/user.lua" <<LUA
+deploy "$U" {
+  repository = "file://$T/user.git", revision = "main", user = "nobody",
+  shared = { "uploads", "config/local.ini" },
+  build = "id -un > whoami.txt; touch uploads/by-build",
+}
+LUA
+	apply "$T/user.lua"
+	assert_code 0 "deploy as nobody"
+	R="$U/releases/$(git -C "$T/src" rev-parse HEAD)"
+	assert_content "$R/whoami.txt" "nobody"
+	assert_eq "$(stat -c %U "$R" "$R/index.html" "$U/repo" "$U/shared/uploads" "$U/shared/uploads/by-build" \
+		"$U/shared/config/local.ini" | sort -u)" "nobody" "owned by the deploy's user"
+	assert_eq "$(stat -c %U "$U" "$U/releases" "$U/.ccchef-releases" | sort -u)" "root" "the layout stays root's"
+	apply "$T/user.lua"
+	assert_summary 0 0
+	# Without the user again: the cache is handed back, the deploy goes on.
+	commit "version eight" ok >/dev/null
+	sed -i 's/ user = "nobody",//; s/user.git/app.git/' "$T/user.lua"
+	apply "$T/user.lua"
+	assert_code 0 "deploy as root after nobody"
+	assert_eq "$(stat -c %U "$U/repo")" "root" "cache handed back"
+	assert_content "$U/current/whoami.txt" "root"
+	printf 'deploy "%s" { repository = "file://%s/app.git", user = "no-such-user-here" }\n' "$U" "$T" >"$T/nouser.lua"
+	apply "$T/nouser.lua"
+	assert_code 1 "missing user"
+	assert_err "owner 'no-such-user-here' does not exist"
+fi
 
 # Bad input found at compile time: exit 2, nothing run.
 bad() { # bad NAME PROPS MESSAGE

@@ -15,6 +15,8 @@ local deploy_git = require("ccchef.deploy_git")
 local deploy_health = require("ccchef.deploy_health")
 local deploy_svn = require("ccchef.deploy_svn")
 local errors = require("ccchef.errors")
+local fileops = require("ccchef.fileops")
+local git = require("ccchef.git")
 local releases = require("ccchef.releases")
 local sys = require("ccchef.sys")
 local util = require("ccchef.util")
@@ -34,6 +36,8 @@ local M = {
     keep_releases = { type = "integer", default = 5,
       validate = function(v) return v >= 1, "keep_releases must be at least 1" end },
     health_check = { type = "table" },
+    user = { type = "principal" },
+    group = { type = "principal" },
   },
   actions = { "deploy", "rollback" },
   default_action = "deploy",
@@ -78,10 +82,27 @@ end
 -- Reading: the layout, and for deploy what the revision names (a look-up
 -- in the repository unless the revision is a full commit id).
 
+-- Who checks out and builds: nil (ccchef itself) or { uid=, gid=, home= }.
+-- A user an earlier resource would create is an error plan raises (under
+-- why-run: unknown until then).
+local function owner(p, ctx)
+  if p.user == nil and p.group == nil then return nil end
+  local uid = fileops.uid(ctx, p.user) or sys.geteuid()
+  local gid = fileops.gid(ctx, p.group)
+  return git.identity(uid, gid)
+end
+
 function M.load(p, ctx, action)
   local cur = releases.read(p.deploy_to)
   if action == "deploy" and not cur.parent_missing then
-    cur.want = SOURCES[p.scm].resolve(p, ctx, nil)
+    local ok, as = pcall(owner, p, ctx)
+    if not ok then
+      if not errors.is(as) then error(as, 0) end
+      cur.owner_error = as
+      return cur
+    end
+    cur.as = as
+    cur.want = SOURCES[p.scm].resolve(p, ctx, as)
     cur.entry = releases.find(cur.list, cur.want.id)
     cur.dir_exists = sys.lstat(releases.release_dir(p.deploy_to, cur.want.id)) ~= nil
   end
@@ -121,7 +142,7 @@ local function plan_deploy(p, cur)
     changes[#changes + 1] = string.format("health check %s (on failure back to %s)", p.health_check.url,
       short(cur.current))
   end
-  local entry = { id = w.id, state = "ok", time = 0, label = w.label }
+  local entry = { id = w.id, state = "ok", label = w.label }
   steps.prune = releases.prunable(releases.with(cur.list, w.id, entry), p.keep_releases, w.id)
   if #steps.prune > 0 then
     local shown = {}
@@ -153,6 +174,7 @@ function M.plan(p, cur, action)
     errors.converge(string.format("parent directory %s does not exist (declare it with a directory resource)",
       cur.parent_missing), { assumable = true })
   end
+  if cur.owner_error then error(cur.owner_error, 0) end
   local changes, steps
   if action == "rollback" then
     changes, steps = plan_rollback(p, cur)
@@ -165,12 +187,18 @@ end
 ---------------------------------------------------------------------------
 -- Applying
 
-local function mkdir(path)
+-- A directory of the layout, made by ccchef (root) and, with `as`, given
+-- to the deploy's user: the user then writes only inside what it owns.
+local function mkdir(path, as)
   local st = sys.lstat(path)
   if st and st.type == "directory" then return end
   if st then errors.converge(path .. " exists and is not a directory") end
   local ok, err = sys.mkdir(path, util.mode"0755")
   if not ok then errors.converge(err) end
+  if as then
+    ok, err = sys.lchown(path, as.uid, as.gid)
+    if not ok then errors.converge(err) end
+  end
 end
 
 -- The new release: recorded as building, exported, linked, built, then
@@ -180,16 +208,17 @@ local function make_release(p, cur, steps, ctx, list)
   local root, w = p.deploy_to, cur.want
   local dir = releases.release_dir(root, w.id)
   if steps.clear then releases.remove(root, w.id) end
-  list = releases.with(list, w.id, { id = w.id, state = "building", time = os.time(), label = w.label })
+  list = releases.with(list, w.id, { id = w.id, state = "building", label = w.label })
   releases.write(root, list)
+  local as = cur.as
   local ok, err = pcall(function()
-    mkdir(dir)
-    SOURCES[p.scm].export(p, ctx, nil, w, dir)
-    releases.link_shared(root, dir, p.shared)
+    mkdir(dir, as)
+    SOURCES[p.scm].export(p, ctx, as, w, dir)
+    releases.link_shared(root, dir, p.shared, as)
     if p.build then
       return deploy_build.run(p.build, { release = dir, deploy_to = root, shared = root .. "/shared",
-        revision = w.rev, previous = cur.current and releases.release_dir(root, cur.current) or nil },
-        ctx, p.environment)
+        revision = w.rev, previous = cur.current and releases.release_dir(root, cur.current) or nil,
+        as = as }, ctx, p.environment)
     end
   end)
   if not ok then
@@ -198,7 +227,7 @@ local function make_release(p, cur, steps, ctx, list)
     error(err, 0)
   end
   local output = err
-  list = releases.with(list, w.id, { id = w.id, state = "ok", time = os.time(), label = w.label })
+  list = releases.with(list, w.id, { id = w.id, state = "ok", label = w.label })
   releases.write(root, list)
   return list, output
 end
@@ -234,6 +263,10 @@ end
 function M.apply(p, cur, action, steps, ctx)
   local root = p.deploy_to
   if action == "rollback" then
+    if not sys.lstat(releases.release_dir(root, steps.id)) then
+      errors.converge(string.format("cannot roll back to %s: %s is gone", short(steps.id),
+        releases.release_dir(root, steps.id)))
+    end
     -- The history keeps its order: the release rolled back from stays the
     -- newest, which is how a second rollback knows it is done.
     releases.switch(root, steps.id)
@@ -241,7 +274,7 @@ function M.apply(p, cur, action, steps, ctx)
   end
   mkdir(root)
   mkdir(root .. "/releases")
-  mkdir(root .. "/shared")
+  mkdir(root .. "/shared", cur.as)
   local list, output = cur.list, nil
   if steps.build then list, output = make_release(p, cur, steps, ctx, list) end
   sys.test_hook("switch", releases.paths(root).current)
