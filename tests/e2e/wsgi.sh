@@ -78,6 +78,20 @@ assert_summary 0 0
 assert_eq "$(apache_pid)" "$pid" "apache pid after second run"
 assert_eq "$(apache_reloads)" "$reloads" "reloads after second run"
 
+# --- an instance set up before mod_wsgi was installed lacks its files -----------
+rm -f "$CONF"/mods-available/wsgi.* "$CONF"/mods-enabled/wsgi.*
+converge
+assert_code 0 "module files put back"
+assert_out "updated      file[$CONF/mods-available/wsgi.load]"
+assert_out "updated      apache_module[wsgi]"
+assert_file "$CONF/mods-enabled/wsgi.load"
+assert_http / 200 -
+check; printf '%s' "$BODY" | grep -q "^release r1 ccgreet 1.0" || fail "r1 after the module came back: got '$BODY'"
+pid=$(apache_pid)
+reloads=$(apache_reloads)
+converge
+assert_summary 0 0
+
 # --- why-run of a switch: shown, nothing moves ------------------------------------
 recipe r2
 converge -n
