@@ -6,6 +6,7 @@
 -- touches the system. ccchef.engine converges what this returns and does
 -- not require the recipe language (docs/architecture.md).
 local dsl = require("ccchef.dsl")
+local python_build = require("ccchef.python_build")
 local errors = require("ccchef.errors")
 local registry = require("ccchef.registry")
 local Run = require("ccchef.run")
@@ -231,6 +232,9 @@ function M.compile(opts, recipes)
       return util.join(run.current_dir or ".", rel)
     end,
     kitchen_path = function(path, what) return M.kitchen_path(run, path, what) end,
+    -- The build step of a deploy that makes the release's virtualenv
+    -- (docs/python.md).
+    python_build = python_build.step,
     -- A relative path a recipe reads is the kitchen's: `remote` ships it.
     read_file = function(path)
       if type(path) ~= "string" then
