@@ -19,15 +19,12 @@
  * an error in between leaks nothing. A channel keeps its session alive
  * through its user value. Sessions block: the controller runs one per
  * process (see lua/ccchef/remote.lua). The host key methods are in
- * lua_ssh_hostkey.c.
+ * lua_ssh_hostkey.c, authentication in lua_ssh_auth.c.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <lauxlib.h>
 
@@ -174,34 +171,6 @@ static int lssh_info(lua_State *L)
 		lua_pushinteger(L, port);
 		lua_setfield(L, -2, "port");
 	}
-	return 1;
-}
-
-/* auth(): public keys, from the agent and the identity files (the config's
- * IdentityFile, -i, and the default ~/.ssh/id_*), as ssh(1) does. */
-static int lssh_auth(lua_State *L)
-{
-	struct sess *x = lssh_check_session(L, 1);
-	int r = ssh_userauth_none(x->s, NULL);
-	if (r == SSH_AUTH_SUCCESS)
-		goto ok;
-	if (r == SSH_AUTH_ERROR)
-		return lssh_fail(L, x, "authentication");
-	r = ssh_userauth_publickey_auto(x->s, NULL, NULL);
-	if (r == SSH_AUTH_SUCCESS)
-		goto ok;
-	if (r == SSH_AUTH_ERROR)
-		return lssh_fail(L, x, "authentication");
-	char *user = NULL;
-	ssh_options_get(x->s, SSH_OPTIONS_USER, &user);
-	/* Copied into a Lua string before libssh's is freed. */
-	lua_pushstring(L, user ? user : "?");
-	ssh_string_free_char(user);
-	return binding_failf(L, EACCES, "authentication failed for user %s: no key was accepted "
-		"(tried the ssh agent and the identity files; use -i KEY or IdentityFile)",
-		lua_tostring(L, -1));
-ok:
-	lua_pushboolean(L, 1);
 	return 1;
 }
 

@@ -73,7 +73,11 @@ local function host_display(info)
   return info.host
 end
 
-local TRACE = os.getenv("CCCHEF_TRACE") and sys.now()
+-- CCCHEF_TRACE=1: phase times on stderr, in seconds since the
+-- controller started (a worker gets its start in CCCHEF_TRACE_T0, so the
+-- controller's and its workers' lines share one clock).
+local TRACE = os.getenv("CCCHEF_TRACE") and (tonumber(os.getenv("CCCHEF_TRACE_T0") or "") or sys.now())
+M.TRACE_T0 = TRACE
 function M.trace(what)
   if TRACE then io.stderr:write(string.format("trace %.3f %s\n", sys.now() - TRACE, what)) end
 end
@@ -118,9 +122,10 @@ local function check_host_key(s, spec, info, alias)
 end
 
 local function connect(spec)
-  M.trace("start")
+  local ssh = require("ccchef.ssh")
+  M.trace("libssh loaded")
   local openssh = ssh_config.openssh_options(spec)
-  local s, err = require("ccchef.ssh").session({
+  local s, err = ssh.session({
     host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
     identity = spec.identity, timeout = spec.connect_timeout,
     proxy_command = ssh_config.proxy_command(spec, openssh.proxyjump),
@@ -290,6 +295,7 @@ function M.node_main()
   -- events and the exit status, then gives up on the node.
   spec.deadline = sys.now() + (spec.command_timeout or 3600)
   local deadline = spec.deadline + scripts.CONTROLLER_MARGIN
+  M.trace("worker started")
   local ok, code = xpcall(function()
     local s, info = connect(spec)
     spec.login_user = info.user
