@@ -14,6 +14,7 @@
  *   ch:read(timeout_ms) -> data, "stdout"|"stderr" | "", "timeout" | nil (end)
  *   ch:close() -> exit status (-1 when the node sent none)
  *   s:close(); s:abort()     -- abort: close without waiting for the node
+ *   ssh.sha256(data) -> hex | nil   -- nil: libssh's crypto is not OpenSSL
  *
  * Each object is a userdata that owns its libssh handle; __gc frees it, so
  * an error in between leaks nothing. A channel keeps its session alive
@@ -32,6 +33,7 @@
 #include "host.h"
 #include "lua_ssh.h"
 #include "ssh_dl.h"
+#include "ssh_sha256.h"
 
 #define CHANNEL "ccchef.ssh.channel"
 
@@ -309,6 +311,17 @@ static int lssh_sess_abort(lua_State *L)
 	return 0;
 }
 
+static int lssh_sha256(lua_State *L)
+{
+	size_t len;
+	const char *data = luaL_checklstring(L, 1, &len);
+	char hex[65];
+	if (ssh_sha256_hex(data, len, hex) != 0)
+		return 0;
+	lua_pushlstring(L, hex, 64);
+	return 1;
+}
+
 static int lssh_sess_close(lua_State *L)
 {
 	struct sess *x = luaL_checkudata(L, 1, SESSION);
@@ -341,6 +354,7 @@ int luaopen_ccchef_ssh(lua_State *L)
 	};
 	static const luaL_Reg fns[] = {
 		{"session", lssh_session},
+		{"sha256", lssh_sha256},
 		{NULL, NULL},
 	};
 	char err[512];

@@ -229,11 +229,26 @@ local function await_bootstrap(read, spec)
   return nil, errs
 end
 
+-- The runner's sha256, of the bytes read (those that may be uploaded):
+-- libssh's own libcrypto when it is OpenSSL (well under a millisecond),
+-- else sha256sum of the file (had the file changed since, the node would
+-- refuse the upload: it checks the bytes against this hash).
+local function runner_sha256(data, path)
+  local sum = require("ccchef.ssh").sha256(data)
+  if sum then return sum end
+  local res = require("ccchef.proc").run({ "sha256sum", "--", path })
+  sum = res and res.status == 0 and res.output:match("^(%x+)")
+  if not sum or #sum ~= 64 then node_fail("bootstrap", "cannot compute the sha256 of " .. path) end
+  return sum
+end
+
 local function converge(s, spec, deadline)
   local tar, terr = sys.read(spec.bundle)
   if not tar then node_fail("bundle", "cannot read the bundle: " .. terr) end
   local data, rerr = sys.read(spec.runner)
   if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
+  spec.runner_sha = runner_sha256(data, spec.runner)
+  M.trace("runner hashed")
 
   local ch = open_channel(s, scripts.bootstrap(spec, #data))
   local read = line_reader(ch, deadline, "the run")

@@ -6,7 +6,8 @@
 # is not usable or not accepted, the usual sequence still finds the right
 # one: an encrypted first identity whose key is in the agent, a wrong key
 # named last in the config, a wrong -i with the right key in the config.
-# No key accepted: the same error as before.
+# No key accepted: the same error as before. And the runner's sha256,
+# which the worker computes with libssh's libcrypto, is sha256sum's.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/sshd.sh"
 
@@ -96,5 +97,12 @@ with wrong
 assert_code 1 "a wrong key only"
 assert_err "authentication failed for user root: no key was accepted"
 assert_content "$T/nodes/n1/root/motd" "changed"
+
+# The worker's sha256 of the runner: the one the node's cache is named by.
+remote --format json n1 site.lua
+assert_code 0 "json run"
+sum=$(sha256sum "$RUNNER" | cut -d' ' -f1)
+assert_out "\"sha256\":\"$sum\""
+assert_file "$T/nodes/n1/cache/runner-$sum"
 
 finish
