@@ -33,11 +33,14 @@ local function node_fail(stage, message)
 end
 
 -- Reads a channel line by line. Returns a function giving line, stream
--- ("stdout"/"stderr"), or nil at the end; node_fail on timeout.
+-- ("stdout"/"stderr"), or nil at the end (node_fail on timeout), and a
+-- function telling whether more lines are already read (the rest of the
+-- same chunk: the caller may flush once after the last of them).
 local function line_reader(ch, deadline, what)
   local bufs = { stdout = "", stderr = "" }
   local pending = {}
   local ended = false
+  local function buffered() return #pending > 0 end
   return function()
     while true do
       if #pending > 0 then return table.unpack(table.remove(pending, 1)) end
@@ -65,7 +68,7 @@ local function line_reader(ch, deadline, what)
         bufs[stream] = from == 1 and b or b:sub(from)
       end
     end
-  end
+  end, buffered
 end
 
 local function host_display(info)
@@ -75,11 +78,12 @@ end
 
 -- CCCHEF_TRACE=1: phase times on stderr, in seconds since the
 -- controller started (a worker gets its start in CCCHEF_TRACE_T0, so the
--- controller's and its workers' lines share one clock).
+-- controller's and its workers' lines share one clock), and the CPU time
+-- of the process that prints the line.
 local TRACE = os.getenv("CCCHEF_TRACE") and (tonumber(os.getenv("CCCHEF_TRACE_T0") or "") or sys.now())
 M.TRACE_T0 = TRACE
 function M.trace(what)
-  if TRACE then io.stderr:write(string.format("trace %.3f %s\n", sys.now() - TRACE, what)) end
+  if TRACE then io.stderr:write(string.format("trace %.3f %s cpu %.4f\n", sys.now() - TRACE, what, os.clock())) end
 end
 
 -- The host key decision, ccchef's own, whatever StrictHostKeyChecking any
@@ -186,16 +190,18 @@ local function sudo_check(line, spec)
   end
 end
 
--- Feed the bundle to the runner on channel ch and pass its events on.
+-- Feed the bundle to the runner on channel ch and pass its events on, each
+-- flushed as soon as it is here: the lines of one chunk from the node
+-- (events the runner wrote in one go) leave in one write, not one each
+-- (one wake-up of the controller per chunk, not per event).
 -- Returns the runner's exit status.
-local function stream_run(ch, read, spec, tar)
+local function stream_run(ch, read, buffered, spec, tar)
   local ok, werr = ch:write(tar)
   ch:eof()
   local saw_end = false
   for line, stream in read do
     if stream == "stdout" then
       io.stdout:write(line, "\n")
-      io.stdout:flush()
       if line:find('"event":"run_end"', 1, true) or line:find('"event":"error"', 1, true) then saw_end = true end
     else
       sudo_check(line, spec)
@@ -204,6 +210,7 @@ local function stream_run(ch, read, spec, tar)
         emit({ event = "stderr", line = line })
       end
     end
+    if not buffered() then io.stdout:flush() end
   end
   M.trace("runner done")
   local status = ch:close()
@@ -251,14 +258,14 @@ local function converge(s, spec, deadline)
   M.trace("runner hashed")
 
   local ch = open_channel(s, scripts.bootstrap(spec, #data))
-  local read = line_reader(ch, deadline, "the run")
+  local read, buffered = line_reader(ch, deadline, "the run")
   local first, errs = await_bootstrap(read, spec)
   M.trace("bootstrap answered")
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   local word, arg = (first or ""):match("^ccchef%-bootstrap (%S+) ?(.*)$")
   if word == "ok" then
     emit({ event = "bootstrap", action = "cached", path = arg, sha256 = spec.runner_sha })
-    return stream_run(ch, read, spec, tar)
+    return stream_run(ch, read, buffered, spec, tar)
   end
   if word ~= "missing" then
     local status = ch:close()
@@ -282,7 +289,7 @@ local function converge(s, spec, deadline)
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   emit({ event = "bootstrap", action = "uploaded", path = arg, bytes = #data, sha256 = spec.runner_sha,
     duration = sys.now() - t0 })
-  return stream_run(ch, read, spec, tar)
+  return stream_run(ch, read, buffered, spec, tar)
 end
 
 local function status(s, spec, deadline)
