@@ -214,7 +214,8 @@ local function stream_run(ch, read, buffered, spec, tar)
   end
   M.trace("runner done")
   local status = ch:close()
-  -- 124: timeout(1) stopped the runner at the node's deadline.
+  -- 124: the runner's watchdog (or, under --sudo, timeout(1)) stopped the
+  -- run at the node's deadline.
   if status == 124 then node_fail("timeout", "the run timed out (--command-timeout); the runner was stopped") end
   if not ok and not saw_end then node_fail("ssh", werr) end
   if not saw_end and status ~= 0 then
@@ -312,8 +313,8 @@ function M.node_main()
     io.stderr:write("ccchef __node: bad or missing CCCHEF_NODE_SPEC: " .. tostring(jerr) .. "\n")
     return 2
   end
-  -- The node stops its runner at spec.deadline (timeout(1), see
-  -- deadline_prefix); the controller waits a little longer for the last
+  -- The node stops its runner at spec.deadline (ccchef-runner --deadline,
+  -- see ccchef.node_scripts); the controller waits a little longer for the last
   -- events and the exit status, then gives up on the node.
   spec.deadline = sys.now() + (spec.command_timeout or 3600)
   local deadline = spec.deadline + scripts.CONTROLLER_MARGIN
