@@ -14,7 +14,8 @@
  *   ch:read(timeout_ms) -> data, "stdout"|"stderr" | "", "timeout" | nil (end)
  *   ch:close() -> exit status (-1 when the node sent none)
  *   s:close(); s:abort()     -- abort: close without waiting for the node
- *   ssh.sha256(data) -> hex | nil   -- nil: libssh's crypto is not OpenSSL
+ *   ssh.sha256_file(path) -> hex | nil   -- nil: libssh's crypto is not
+ *                                           OpenSSL, or no regular file
  *
  * Each object is a userdata that owns its libssh handle; __gc frees it, so
  * an error in between leaks nothing. A channel keeps its session alive
@@ -311,12 +312,11 @@ static int lssh_sess_abort(lua_State *L)
 	return 0;
 }
 
-static int lssh_sha256(lua_State *L)
+static int lssh_sha256_file(lua_State *L)
 {
-	size_t len;
-	const char *data = luaL_checklstring(L, 1, &len);
+	const char *path = luaL_checkstring(L, 1);
 	char hex[65];
-	if (ssh_sha256_hex(data, len, hex) != 0)
+	if (ssh_sha256_file_hex(path, hex) != 0)
 		return 0;
 	lua_pushlstring(L, hex, 64);
 	return 1;
@@ -354,7 +354,7 @@ int luaopen_ccchef_ssh(lua_State *L)
 	};
 	static const luaL_Reg fns[] = {
 		{"session", lssh_session},
-		{"sha256", lssh_sha256},
+		{"sha256_file", lssh_sha256_file},
 		{NULL, NULL},
 	};
 	char err[512];

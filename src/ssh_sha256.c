@@ -6,14 +6,19 @@
  * and hashing its ~900 KB with a sha256sum process cost the controller
  * 4-5 ms before the first node could start. A worker has libssh loaded,
  * and with it OpenSSL's libcrypto (SHA extensions: about 0.5 ms), so the
- * worker hashes the very bytes it may upload. Looked up by name in the
+ * worker hashes the runner file (mapped, not copied into a Lua string: a
+ * cached run never needs its bytes). Looked up by name in the
  * library already loaded (RTLD_NOLOAD: nothing new is mapped), with the
  * prototypes written here so no OpenSSL headers are needed to build; a
  * libssh built on another crypto library has none, and the caller falls
  * back to sha256sum.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ssh_sha256.h"
 
@@ -44,4 +49,25 @@ int ssh_sha256_hex(const void *data, size_t len, char hex[65])
 		return 0;
 	}
 	return -1;
+}
+
+int ssh_sha256_file_hex(const char *path, char hex[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	size_t len = (size_t)st.st_size;
+	void *p = len > 0 ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	int r = ssh_sha256_hex(len > 0 ? p : "", len, hex);
+	if (len > 0)
+		munmap(p, len);
+	return r;
 }

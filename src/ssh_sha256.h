@@ -9,4 +9,7 @@
  * is not a loaded OpenSSL libcrypto (the caller hashes another way). */
 int ssh_sha256_hex(const void *data, size_t len, char hex[65]);
 
+/* The same of a regular file's content (mapped, not read). */
+int ssh_sha256_file_hex(const char *path, char hex[65]);
+
 #endif

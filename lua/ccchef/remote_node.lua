@@ -237,28 +237,30 @@ local function await_bootstrap(read, spec)
   return nil, errs
 end
 
--- The runner's sha256, of the bytes read (those that may be uploaded):
--- libssh's own libcrypto when it is OpenSSL (well under a millisecond),
--- else sha256sum of the file (had the file changed since, the node would
--- refuse the upload: it checks the bytes against this hash).
-local function runner_sha256(data, path)
-  local sum = require("ccchef.ssh").sha256(data)
-  if sum then return sum end
+-- The runner's sha256: libssh's own libcrypto when it is OpenSSL (the
+-- file mapped: about half a millisecond), else sha256sum. An upload is
+-- read after this; had the file changed in between, the node refuses it
+-- (it checks the bytes against this hash).
+-- Returns the sha256 and the size.
+local function runner_sha256(path)
+  local st, serr = sys.stat(path)
+  if not st then node_fail("bootstrap", "cannot read the runner: " .. serr) end
+  local sum = require("ccchef.ssh").sha256_file(path)
+  if sum then return sum, st.size end
   local res = require("ccchef.proc").run({ "sha256sum", "--", path })
   sum = res and res.status == 0 and res.output:match("^(%x+)")
   if not sum or #sum ~= 64 then node_fail("bootstrap", "cannot compute the sha256 of " .. path) end
-  return sum
+  return sum, st.size
 end
 
 local function converge(s, spec, deadline)
   local tar, terr = sys.read(spec.bundle)
   if not tar then node_fail("bundle", "cannot read the bundle: " .. terr) end
-  local data, rerr = sys.read(spec.runner)
-  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
-  spec.runner_sha = runner_sha256(data, spec.runner)
+  local size
+  spec.runner_sha, size = runner_sha256(spec.runner)
   M.trace("runner hashed")
 
-  local ch = open_channel(s, scripts.bootstrap(spec, #data))
+  local ch = open_channel(s, scripts.bootstrap(spec, size))
   local read, buffered = line_reader(ch, deadline, "the run")
   local first, errs = await_bootstrap(read, spec)
   M.trace("bootstrap answered")
@@ -278,6 +280,11 @@ local function converge(s, spec, deadline)
   end
 
   local t0 = sys.now()
+  local data, rerr = sys.read(spec.runner)
+  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
+  -- Exactly the size announced (head -c reads that many bytes); a file
+  -- that changed meanwhile fails the node's hash check.
+  if #data ~= size then data = data:sub(1, size) .. string.rep("\0", size - #data) end
   local ok, werr = ch:write(data)
   first, errs = await_bootstrap(read, spec)
   M.trace("uploaded")
