@@ -1,6 +1,6 @@
 /*
  * ssh_sha256.c: SHA-256 from the libcrypto libssh has loaded, for the
- * runner's hash (ccchef.ssh's sha256).
+ * runner's hash (ccchef.ssh's sha256_file).
  *
  * Every cached run of `ccchef remote` names the runner by its SHA-256,
  * and hashing its ~900 KB with a sha256sum process cost the controller
