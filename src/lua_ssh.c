@@ -14,20 +14,19 @@
  *   ch:read(timeout_ms) -> data, "stdout"|"stderr" | "", "timeout" | nil (end)
  *   ch:close() -> exit status (-1 when the node sent none)
  *   s:close(); s:abort()     -- abort: close without waiting for the node
+ *   ssh.sha256_file(path) -> hex | nil   -- nil: libssh's crypto is not
+ *                                           OpenSSL, or no regular file
  *
  * Each object is a userdata that owns its libssh handle; __gc frees it, so
  * an error in between leaks nothing. A channel keeps its session alive
  * through its user value. Sessions block: the controller runs one per
  * process (see lua/ccchef/remote.lua). The host key methods are in
- * lua_ssh_hostkey.c.
+ * lua_ssh_hostkey.c, authentication in lua_ssh_auth.c.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <lauxlib.h>
 
@@ -35,6 +34,7 @@
 #include "host.h"
 #include "lua_ssh.h"
 #include "ssh_dl.h"
+#include "ssh_sha256.h"
 
 #define CHANNEL "ccchef.ssh.channel"
 
@@ -103,6 +103,15 @@ static int lssh_session(lua_State *L)
 	int strict = 1;
 	if (ssh_options_set(x->s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict) != 0)
 		return lssh_fail(L, x, "StrictHostKeyChecking");
+	/* Small writes (the key exchange's, authentication's, the bootstrap
+	 * line, channel requests) must not wait for delayed ACKs: Nagle held
+	 * one of the key exchange's packets 40 ms in about one connection of
+	 * four, 27-91 ms per node later in the session. libssh sets it on the
+	 * socket it connects, before the first byte (a ProxyCommand's
+	 * socketpair has no Nagle). */
+	int nodelay = 1;
+	if (ssh_options_set(x->s, SSH_OPTIONS_NODELAY, &nodelay) != 0)
+		return lssh_fail(L, x, "TCP_NODELAY");
 	const char *proxy = opt_string(L, 1, "proxy_command");
 	if (proxy && ssh_options_set(x->s, SSH_OPTIONS_PROXYCOMMAND, proxy) != 0)
 		return lssh_fail(L, x, "proxy command");
@@ -139,13 +148,6 @@ static int lssh_connect(lua_State *L)
 	if (ssh_connect(x->s) != SSH_OK)
 		return lssh_fail(L, x, "connect");
 	x->connected = 1;
-	/* Small writes (the bootstrap line, channel requests) must not wait
-	 * for delayed ACKs: 27-91 ms per node otherwise. A ProxyCommand gives
-	 * a socketpair, where this fails harmlessly. */
-	int one = 1;
-	socket_t fd = ssh_get_fd(x->s);
-	if (fd >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -172,34 +174,6 @@ static int lssh_info(lua_State *L)
 		lua_pushinteger(L, port);
 		lua_setfield(L, -2, "port");
 	}
-	return 1;
-}
-
-/* auth(): public keys, from the agent and the identity files (the config's
- * IdentityFile, -i, and the default ~/.ssh/id_*), as ssh(1) does. */
-static int lssh_auth(lua_State *L)
-{
-	struct sess *x = lssh_check_session(L, 1);
-	int r = ssh_userauth_none(x->s, NULL);
-	if (r == SSH_AUTH_SUCCESS)
-		goto ok;
-	if (r == SSH_AUTH_ERROR)
-		return lssh_fail(L, x, "authentication");
-	r = ssh_userauth_publickey_auto(x->s, NULL, NULL);
-	if (r == SSH_AUTH_SUCCESS)
-		goto ok;
-	if (r == SSH_AUTH_ERROR)
-		return lssh_fail(L, x, "authentication");
-	char *user = NULL;
-	ssh_options_get(x->s, SSH_OPTIONS_USER, &user);
-	/* Copied into a Lua string before libssh's is freed. */
-	lua_pushstring(L, user ? user : "?");
-	ssh_string_free_char(user);
-	return binding_failf(L, EACCES, "authentication failed for user %s: no key was accepted "
-		"(tried the ssh agent and the identity files; use -i KEY or IdentityFile)",
-		lua_tostring(L, -1));
-ok:
-	lua_pushboolean(L, 1);
 	return 1;
 }
 
@@ -338,6 +312,16 @@ static int lssh_sess_abort(lua_State *L)
 	return 0;
 }
 
+static int lssh_sha256_file(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	char hex[65];
+	if (ssh_sha256_file_hex(path, hex) != 0)
+		return 0;
+	lua_pushlstring(L, hex, 64);
+	return 1;
+}
+
 static int lssh_sess_close(lua_State *L)
 {
 	struct sess *x = luaL_checkudata(L, 1, SESSION);
@@ -370,6 +354,7 @@ int luaopen_ccchef_ssh(lua_State *L)
 	};
 	static const luaL_Reg fns[] = {
 		{"session", lssh_session},
+		{"sha256_file", lssh_sha256_file},
 		{NULL, NULL},
 	};
 	char err[512];

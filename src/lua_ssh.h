@@ -22,6 +22,8 @@ struct sess *lssh_check_session(lua_State *L, int idx);
 /* libssh keeps no errno: its failures are transport failures, EIO
  * (binding_fail.h); the message says what happened. */
 int lssh_fail(lua_State *L, struct sess *x, const char *what);
+/* s:auth() (lua_ssh_auth.c). */
+int lssh_auth(lua_State *L);
 /* Add s:host_key and s:accept_host_key to the method table on top of L. */
 void lssh_register_host_key(lua_State *L);
 

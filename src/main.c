@@ -21,6 +21,9 @@
 
 #include "host.h"
 #include "proc.h"
+#ifndef CONTROLLER
+#include "runner_deadline.h"
+#endif
 
 #ifndef CLI_MODULE
 #define CLI_MODULE "ccchef.cli"
@@ -89,6 +92,8 @@ int main(int argc, char **argv)
 	proc_signals_init(0);
 #else
 	proc_signals_init(1);
+	/* --deadline: the rest runs in a child this process watches. */
+	runner_deadline(&argc, argv);
 #endif
 	if (argc > 1 && strcmp(argv[1], "apply") == 0)
 		heap_prepare();

@@ -50,11 +50,12 @@
 	X(ssh_string_free_char) \
 	X(ssh_userauth_none) \
 	X(ssh_userauth_publickey_auto) \
-	X(ssh_get_fd) \
 	X(ssh_key_cmp) \
 	X(ssh_known_hosts_parse_line) \
 	X(ssh_knownhosts_entry_free) \
 	X(ssh_pki_export_pubkey_base64) \
+	X(ssh_pki_import_privkey_file) \
+	X(ssh_userauth_publickey) \
 	X(ssh_set_blocking)
 
 #define SSH_DL_DECLARE(f) extern __typeof__(f) *dl_##f;
@@ -101,11 +102,12 @@ int ssh_dl_load(char *err, size_t errlen);
 #define ssh_string_free_char dl_ssh_string_free_char
 #define ssh_userauth_none dl_ssh_userauth_none
 #define ssh_userauth_publickey_auto dl_ssh_userauth_publickey_auto
-#define ssh_get_fd dl_ssh_get_fd
 #define ssh_key_cmp dl_ssh_key_cmp
 #define ssh_known_hosts_parse_line dl_ssh_known_hosts_parse_line
 #define ssh_knownhosts_entry_free dl_ssh_knownhosts_entry_free
 #define ssh_pki_export_pubkey_base64 dl_ssh_pki_export_pubkey_base64
+#define ssh_pki_import_privkey_file dl_ssh_pki_import_privkey_file
+#define ssh_userauth_publickey dl_ssh_userauth_publickey
 #define ssh_set_blocking dl_ssh_set_blocking
 
 #endif

@@ -42,27 +42,14 @@ local function node_seconds(spec)
   return string.format("%.1f", math.max(0.2, spec.deadline - sys.now() - NODE_MARGIN))
 end
 
--- At the deadline the runner is stopped with what it runs. timeout(1)
--- --foreground signals only this small wrapper, which then: notes the
--- runner's children (/proc/PID/task/*/children; without it, one grep of
--- every process's PPid) (the commands of execute, service...: each runs in a
--- session of its own, so no process-group signal reaches them), sends
--- TERM to the runner and to those commands' groups, gives the runner half
--- a second, then KILL. The runner never outlives the run, so its lock is
--- free when the controller reports the timeout. Exit 124 as timeout(1).
--- (tools/ccchef-sudo-install has the same wrapper for --sudo.)
-M.STOP_WRAPPER = [[exec 3<&0; "$@" 0<&3 3<&- & rp=$!; exec 3<&-; ]]
-  .. [[stop() { kids=$(cat /proc/$rp/task/*/children 2>/dev/null); ]]
-  .. [=[[ -e "/proc/$rp/task/$rp/children" ] || kids=$(grep -l "^PPid:[[:space:]]*$rp\$" /proc/[0-9]*/status 2>/dev/null ]=]
-  .. [[| sed 's,^/proc/\([0-9]*\)/status$,\1,'); ]]
-  .. [[kill -TERM "$rp" 2>/dev/null; for c in $kids; do kill -TERM "-$c" 2>/dev/null || kill -TERM "$c" 2>/dev/null; done; ]]
-  .. [[i=0; while kill -0 "$rp" 2>/dev/null && [ $i -lt 5 ]; do sleep 0.1; i=$((i+1)); done; ]]
-  .. [[kill -KILL "$rp" 2>/dev/null; wait "$rp" 2>/dev/null; exit 124; }; ]]
-  .. [[trap stop TERM; wait "$rp"]]
-
-local function deadline_prefix(spec)
-  return "if command -v timeout >/dev/null; then set -- timeout --foreground " .. node_seconds(spec)
-    .. " sh -c " .. sq(M.STOP_WRAPPER) .. " sh; else set --; fi; "
+-- At the deadline the runner is stopped with what it runs: the runner's
+-- own watchdog (ccchef-runner --deadline SECONDS, src/runner_deadline.c)
+-- stops it and the commands it started, and exits 124 as timeout(1) does.
+-- (It was `timeout --foreground N sh -c WRAPPER`: two more programs on
+-- every run; tools/ccchef-sudo-install keeps that wrapper, as an installer
+-- on a node may be older than the runner it runs.)
+local function deadline_arg(spec)
+  return "--deadline " .. node_seconds(spec)
 end
 
 local ARCH_CHECK = function(spec)
@@ -93,17 +80,18 @@ function M.bootstrap(spec, size)
   local sha = spec.runner_sha
   -- The architecture is checked only before an upload: a cached runner
   -- with our hash was uploaded here after that check (one exec less).
+  local run = "exec \"$r\" " .. deadline_arg(spec) .. " " .. state_arg(spec)
   return CACHE_DIR
-    .. "r=\"$d/runner-" .. sha .. "\"; " .. deadline_prefix(spec)
+    .. "r=\"$d/runner-" .. sha .. "\"; "
     .. "if [ -x \"$r\" ] && echo \"" .. sha .. "  $r\" | sha256sum -c --status 2>/dev/null; then "
-    .. "echo \"ccchef-bootstrap ok $r\"; exec \"$@\" \"$r\" " .. state_arg(spec) .. "; fi; "
+    .. "echo \"ccchef-bootstrap ok $r\"; " .. run .. "; fi; "
     .. ARCH_CHECK(spec) .. "echo \"ccchef-bootstrap missing $r\"; "
     .. "set -e; umask 022; mkdir -p \"$d\"; t=\"$r.tmp.$$\"; "
     .. "trap 'rm -f \"$t\"' EXIT; head -c " .. size .. " >\"$t\"; "
     .. "if ! echo \"" .. sha .. "  $t\" | sha256sum -c --status; then "
     .. "echo \"the uploaded runner does not match its sha256 (" .. sha .. ")\" >&2; exit 1; fi; "
     .. "chmod 755 \"$t\"; mv -f \"$t\" \"$r\"; trap - EXIT; " .. PRUNE
-    .. "echo \"ccchef-bootstrap uploaded $r\"; exec \"$@\" \"$r\" " .. state_arg(spec)
+    .. "echo \"ccchef-bootstrap uploaded $r\"; " .. run
 end
 
 function M.status(spec)

@@ -40,7 +40,10 @@ function M.run(nodes, specs, opts, on_event, on_progress)
       while active < width and nexti <= last do
         local r = results[nexti]
         r.t0 = sys.now()
-        local id, err = g:start({ exe, "__node" }, { "CCCHEF_NODE_SPEC=" .. json.encode(specs[nexti]) })
+        local env = { "CCCHEF_NODE_SPEC=" .. json.encode(specs[nexti]) }
+        local t0 = require("ccchef.remote_node").TRACE_T0
+        if t0 then env[2] = string.format("CCCHEF_TRACE_T0=%.6f", t0) end
+        local id, err = g:start({ exe, "__node" }, env)
         if id then
           by_id[id] = r
           active = active + 1

@@ -33,11 +33,14 @@ local function node_fail(stage, message)
 end
 
 -- Reads a channel line by line. Returns a function giving line, stream
--- ("stdout"/"stderr"), or nil at the end; node_fail on timeout.
+-- ("stdout"/"stderr"), or nil at the end (node_fail on timeout), and a
+-- function telling whether more lines are already read (the rest of the
+-- same chunk: the caller may flush once after the last of them).
 local function line_reader(ch, deadline, what)
   local bufs = { stdout = "", stderr = "" }
   local pending = {}
   local ended = false
+  local function buffered() return #pending > 0 end
   return function()
     while true do
       if #pending > 0 then return table.unpack(table.remove(pending, 1)) end
@@ -65,7 +68,7 @@ local function line_reader(ch, deadline, what)
         bufs[stream] = from == 1 and b or b:sub(from)
       end
     end
-  end
+  end, buffered
 end
 
 local function host_display(info)
@@ -73,9 +76,14 @@ local function host_display(info)
   return info.host
 end
 
-local TRACE = os.getenv("CCCHEF_TRACE") and sys.now()
+-- CCCHEF_TRACE=1: phase times on stderr, in seconds since the
+-- controller started (a worker gets its start in CCCHEF_TRACE_T0, so the
+-- controller's and its workers' lines share one clock), and the CPU time
+-- of the process that prints the line.
+local TRACE = os.getenv("CCCHEF_TRACE") and (tonumber(os.getenv("CCCHEF_TRACE_T0") or "") or sys.now())
+M.TRACE_T0 = TRACE
 function M.trace(what)
-  if TRACE then io.stderr:write(string.format("trace %.3f %s\n", sys.now() - TRACE, what)) end
+  if TRACE then io.stderr:write(string.format("trace %.3f %s cpu %.4f\n", sys.now() - TRACE, what, os.clock())) end
 end
 
 -- The host key decision, ccchef's own, whatever StrictHostKeyChecking any
@@ -118,9 +126,10 @@ local function check_host_key(s, spec, info, alias)
 end
 
 local function connect(spec)
-  M.trace("start")
+  local ssh = require("ccchef.ssh")
+  M.trace("libssh loaded")
   local openssh = ssh_config.openssh_options(spec)
-  local s, err = require("ccchef.ssh").session({
+  local s, err = ssh.session({
     host = spec.host, port = spec.port, user = spec.user, config = spec.ssh_config,
     identity = spec.identity, timeout = spec.connect_timeout,
     proxy_command = ssh_config.proxy_command(spec, openssh.proxyjump),
@@ -181,16 +190,18 @@ local function sudo_check(line, spec)
   end
 end
 
--- Feed the bundle to the runner on channel ch and pass its events on.
+-- Feed the bundle to the runner on channel ch and pass its events on, each
+-- flushed as soon as it is here: the lines of one chunk from the node
+-- (events the runner wrote in one go) leave in one write, not one each
+-- (one wake-up of the controller per chunk, not per event).
 -- Returns the runner's exit status.
-local function stream_run(ch, read, spec, tar)
+local function stream_run(ch, read, buffered, spec, tar)
   local ok, werr = ch:write(tar)
   ch:eof()
   local saw_end = false
   for line, stream in read do
     if stream == "stdout" then
       io.stdout:write(line, "\n")
-      io.stdout:flush()
       if line:find('"event":"run_end"', 1, true) or line:find('"event":"error"', 1, true) then saw_end = true end
     else
       sudo_check(line, spec)
@@ -199,10 +210,12 @@ local function stream_run(ch, read, spec, tar)
         emit({ event = "stderr", line = line })
       end
     end
+    if not buffered() then io.stdout:flush() end
   end
   M.trace("runner done")
   local status = ch:close()
-  -- 124: timeout(1) stopped the runner at the node's deadline.
+  -- 124: the runner's watchdog (or, under --sudo, timeout(1)) stopped the
+  -- run at the node's deadline.
   if status == 124 then node_fail("timeout", "the run timed out (--command-timeout); the runner was stopped") end
   if not ok and not saw_end then node_fail("ssh", werr) end
   if not saw_end and status ~= 0 then
@@ -224,21 +237,38 @@ local function await_bootstrap(read, spec)
   return nil, errs
 end
 
+-- The runner's sha256: libssh's own libcrypto when it is OpenSSL (the
+-- file mapped: about half a millisecond), else sha256sum. An upload is
+-- read after this; had the file changed in between, the node refuses it
+-- (it checks the bytes against this hash).
+-- Returns the sha256 and the size.
+local function runner_sha256(path)
+  local st, serr = sys.stat(path)
+  if not st then node_fail("bootstrap", "cannot read the runner: " .. serr) end
+  local sum = require("ccchef.ssh").sha256_file(path)
+  if sum then return sum, st.size end
+  local res = require("ccchef.proc").run({ "sha256sum", "--", path })
+  sum = res and res.status == 0 and res.output:match("^(%x+)")
+  if not sum or #sum ~= 64 then node_fail("bootstrap", "cannot compute the sha256 of " .. path) end
+  return sum, st.size
+end
+
 local function converge(s, spec, deadline)
   local tar, terr = sys.read(spec.bundle)
   if not tar then node_fail("bundle", "cannot read the bundle: " .. terr) end
-  local data, rerr = sys.read(spec.runner)
-  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
+  local size
+  spec.runner_sha, size = runner_sha256(spec.runner)
+  M.trace("runner hashed")
 
-  local ch = open_channel(s, scripts.bootstrap(spec, #data))
-  local read = line_reader(ch, deadline, "the run")
+  local ch = open_channel(s, scripts.bootstrap(spec, size))
+  local read, buffered = line_reader(ch, deadline, "the run")
   local first, errs = await_bootstrap(read, spec)
   M.trace("bootstrap answered")
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   local word, arg = (first or ""):match("^ccchef%-bootstrap (%S+) ?(.*)$")
   if word == "ok" then
     emit({ event = "bootstrap", action = "cached", path = arg, sha256 = spec.runner_sha })
-    return stream_run(ch, read, spec, tar)
+    return stream_run(ch, read, buffered, spec, tar)
   end
   if word ~= "missing" then
     local status = ch:close()
@@ -250,6 +280,11 @@ local function converge(s, spec, deadline)
   end
 
   local t0 = sys.now()
+  local data, rerr = sys.read(spec.runner)
+  if not data then node_fail("bootstrap", "cannot read the runner: " .. rerr) end
+  -- Exactly the size announced (head -c reads that many bytes); a file
+  -- that changed meanwhile fails the node's hash check.
+  if #data ~= size then data = data:sub(1, size) .. string.rep("\0", size - #data) end
   local ok, werr = ch:write(data)
   first, errs = await_bootstrap(read, spec)
   M.trace("uploaded")
@@ -262,7 +297,7 @@ local function converge(s, spec, deadline)
   for _, line in ipairs(errs) do emit({ event = "stderr", line = line }) end
   emit({ event = "bootstrap", action = "uploaded", path = arg, bytes = #data, sha256 = spec.runner_sha,
     duration = sys.now() - t0 })
-  return stream_run(ch, read, spec, tar)
+  return stream_run(ch, read, buffered, spec, tar)
 end
 
 local function status(s, spec, deadline)
@@ -285,11 +320,12 @@ function M.node_main()
     io.stderr:write("ccchef __node: bad or missing CCCHEF_NODE_SPEC: " .. tostring(jerr) .. "\n")
     return 2
   end
-  -- The node stops its runner at spec.deadline (timeout(1), see
-  -- deadline_prefix); the controller waits a little longer for the last
+  -- The node stops its runner at spec.deadline (ccchef-runner --deadline,
+  -- see ccchef.node_scripts); the controller waits a little longer for the last
   -- events and the exit status, then gives up on the node.
   spec.deadline = sys.now() + (spec.command_timeout or 3600)
   local deadline = spec.deadline + scripts.CONTROLLER_MARGIN
+  M.trace("worker started")
   local ok, code = xpcall(function()
     local s, info = connect(spec)
     spec.login_user = info.user

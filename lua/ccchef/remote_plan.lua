@@ -34,13 +34,6 @@ local function runner_file(opts)
   return sys.realpath(path)
 end
 
-local function sha256_of(path)
-  local res = require("ccchef.proc").run({ "sha256sum", "--", path })
-  local sum = res and res.status == 0 and res.output:match("^(%x+)")
-  if not sum or #sum ~= 64 then errors.input("cannot compute the sha256 of " .. path) end
-  return sum
-end
-
 -- The architecture this runner is built for, as `uname -m` says it.
 local function our_arch(facts)
   return facts.arch or facts.machine or "x86_64"
@@ -117,14 +110,16 @@ function M.plan_nodes(opts, targets, runlist)
   end
   worker.trace("compiled every node")
   if #bad > 0 then return { bad = bad, nodes = nodes } end
-  local sha, arch = sha256_of(runner), our_arch(facts)
+  -- The runner's sha256 is the worker's (ccchef.remote_node): it hashes
+  -- the bytes it may upload, with the crypto libssh brings.
+  local arch = our_arch(facts)
   local tmpdir, derr = private_dir.create()
   if not tmpdir then errors.input(derr) end
   local cache = {}
   local ok, err = pcall(function()
     for i, n in ipairs(nodes) do
       local spec, plan = specs[i], plans[i]
-      spec.mode, spec.runner, spec.runner_sha, spec.arch = "converge", runner, sha, arch
+      spec.mode, spec.runner, spec.arch = "converge", runner, arch
       local run = {
         run_list = runlists[i], node_name = n.name, kitchen = is_kitchen,
         -- The inventory entries the node may see, by name: its own. (The
