@@ -190,6 +190,16 @@ local function act(run, r, action, ev, ctx)
   end
   ev.changes = changes
   if not p.sensitive then ev.diff = diff end
+  -- A staged change (docs/resources.md, "Staged changes") is not made
+  -- now: it waits, unreported, for the next barrier, where its set is
+  -- checked as a whole and goes live only if the check passes.
+  local staged = r.unit.stage and r.unit.stage(p, current, action, ctx)
+  if staged then
+    ev.status = "staged"
+    staged.apply = function() return r.unit.apply(p, current, action, steps, ctx) end
+    ev.staged = staged
+    return
+  end
   if run.opts.why_run then
     ev.status = "would-update"
     return
@@ -255,6 +265,7 @@ local function converge_action(run, r, action, via)
 end
 
 local converge_resource
+local commit_staged
 
 -- Batched state loading (docs/resources.md, `prefetch`): a unit with a
 -- prefetch hook is called once with the resource about to converge and the
@@ -284,12 +295,9 @@ local function prefetch_group(run, index)
   if ok then run.prefetch = { members = members, data = data } end
 end
 
--- Returns false when the run must stop.
-converge_resource = function(run, r, actions, via)
-  for i = 1, #actions do
-    local action = actions[i]
-    local ev = converge_action(run, r, action, via)
-    if run.wal_fresh then notify.after_change(run, ev.status == "updated") end
+-- What follows an action's event: record, report, notify. Returns false
+-- when the run must stop.
+local function finish_action(run, r, ev)
     run.last_ref = r.ref
     Run.record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
@@ -319,8 +327,117 @@ converge_resource = function(run, r, actions, via)
         end
       end
     end
+  return true
+end
+
+-- Returns false when the run must stop.
+converge_resource = function(run, r, actions, via)
+  -- A barrier: a resource that may start, stop or read what staged
+  -- changes are about (a service, a command) sees them live or not at
+  -- all. Composites are no barrier (what they declare decides), nor are
+  -- units that only write files (`inert`).
+  if #run.staging > 0 and not r.unit.inert and not r.unit.converge then
+    if not commit_staged(run) then return false end
+  end
+  for i = 1, #actions do
+    local action = actions[i]
+    local ev = converge_action(run, r, action, via)
+    if ev.status == "staged" then
+      run.staging[#run.staging + 1] = { run = run, r = r, ev = ev }
+      Run.record(r, "would-update")
+    else
+      if run.wal_fresh then notify.after_change(run, ev.status == "updated") end
+      if not finish_action(run, r, ev) then return false end
+    end
   end
   return true
+end
+
+-- The barrier: every staged change is checked, set by set (the unit's
+-- stage gives the set: its key and the check that decides it), and, when
+-- its set passes, made (not under why-run) and reported; a failing set
+-- fails its members, none of which is made. Returns false when the run
+-- must stop.
+commit_staged = function(run)
+  local staging = run.staging
+  if #staging == 0 then return true end
+  -- Emptied in place: nested runs share the table (ccchef.run).
+  local items = {}
+  for k = 1, #staging do items[k] = staging[k] end
+  for k = #staging, 1, -1 do staging[k] = nil end
+  local sets, order = {}, {}
+  for _, it in ipairs(items) do
+    local key = it.ev.staged.key
+    if not sets[key] then
+      sets[key] = {}
+      order[#order + 1] = key
+    end
+    sets[key][#sets[key] + 1] = it
+  end
+  local why_run = run.opts.why_run
+  local keep_going = true
+  for _, key in ipairs(order) do
+    local set = sets[key]
+    local members = {}
+    for i, it in ipairs(set) do members[i] = it.ev.staged end
+    local t0 = sys.now()
+    local ok, verdict = xpcall(set[1].ev.staged.check, errors.classify, members, run.ctx)
+    local check_time = sys.now() - t0
+    local failed_at = nil
+    for i, it in ipairs(set) do
+      local ev, st, r = it.ev, it.ev.staged, it.r
+      ev.staged = nil
+      ev.duration = (ev.duration or 0) + (i == 1 and check_time or 0)
+      if not keep_going then
+        -- An earlier set stopped the run: this one is not checked or made.
+        ev.status = "failed"
+        ev.error = "not made: the run stopped before its staged set was checked"
+      elseif not ok then
+        ev.status = "failed"
+        if verdict.kind == "internal" then
+          ev.error = "internal error in ccchef (please report): " .. verdict.message
+          ev.internal = verdict
+        else
+          ev.error = verdict.message
+          ev.output = verdict.output
+        end
+      elseif verdict and verdict[i] then
+        ev.status = "failed"
+        ev.error, ev.output = verdict[i].message, verdict[i].output
+      elseif failed_at then
+        ev.status = "failed"
+        ev.error = "not made: " .. failed_at .. " failed while its set went live"
+      elseif st.unchanged then
+        ev.status, ev.changes, ev.diff = "up-to-date", nil, nil
+      elseif why_run then
+        ev.status = "would-update"
+      else
+        if #r.notify_list > 0 or it.run.ahead then notify.before_change(it.run, r) end
+        local done, info = xpcall(st.apply, errors.classify)
+        if done then
+          ev.status = "updated"
+          if type(info) == "table" then ev.backup, ev.output = info.backup, info.output end
+        else
+          ev.status = "failed"
+          ev.error = info.kind == "internal" and ("internal error in ccchef (please report): " .. info.message)
+            or info.message
+          ev.output = info.output
+          ev.internal = info.kind == "internal" and info or nil
+          failed_at = r.ref
+        end
+        if it.run.wal_fresh then notify.after_change(it.run, ev.status == "updated") end
+      end
+      if ev.status == "failed" and r.props.ignore_failure == true and not ev.internal then ev.ignored = true end
+      if ev.status ~= "failed" or ev.ignored then
+        r.status = nil -- recorded as would-update while staged
+      end
+      if not finish_action(it.run, r, ev) then
+        keep_going = false
+        run.failure = run.failure or it.run.failure
+      end
+    end
+  end
+  return keep_going
 end
 
 local MAX_NESTING = 20
@@ -370,7 +487,9 @@ local function converge_all(run, collection)
     end
     if not converge_resource(run, r, r.actions, nil) then return false end
   end
-  return notify.run_delayed(run, interrupted, converge_resource)
+  if not commit_staged(run) then return false end
+  if not notify.run_delayed(run, interrupted, converge_resource) then return false end
+  return commit_staged(run)
 end
 
 -- The converge phase. Returns the summary table; raises an internal error
@@ -380,6 +499,7 @@ function M.converge(run)
   local reporter = o.reporter
   run.reporter = reporter
   run.ctx = make_ctx(run)
+  run.staging = {}
   notify.start(run)
   local t0 = sys.now()
 
@@ -404,6 +524,8 @@ function M.converge(run)
 
   local collection = run.collection
   local done, ok = xpcall(converge_all, errors.classify, run, collection)
+  -- Staged changes a stop left behind were never made nor reported.
+  for _, it in ipairs(run.staging) do it.r.status = nil end
   if not done then
     -- An internal error (a bug in ccchef): what is pending is saved as
     -- for any failed run, then the error goes on to the exit with 70 and

@@ -1,0 +1,91 @@
+-- ccchef.apache_view: the candidate view of staged changes, as bind mounts
+-- for a private mount namespace (ccchef.ns). Every directory that holds a
+-- staged path gets a shadow: a private copy of its entries (files copied,
+-- links recreated, subdirectories bound from the live tree) with the staged
+-- changes made in it, mounted over the live directory inside the namespace
+-- only. So Apache reads the candidate at its real paths (every Include,
+-- every error message names the live path) and nothing live changes.
+local sys = require("ccchef.sys")
+local util = require("ccchef.util")
+
+local M = {}
+
+local function fail(msg)
+  return nil, "cannot build the candidate view: " .. msg
+end
+
+-- ops: { path=, kind = "file" (content= or source=, mode=) | "link" (to=)
+-- | "absent" }, in order (a later op on a path wins). priv: a private
+-- directory of this run. Returns the binds, in mount order, or nil, msg.
+function M.build(ops, priv)
+  local by_dir, dirs = {}, {}
+  for _, op in ipairs(ops) do
+    local d = util.dirname(op.path)
+    if not by_dir[d] then
+      by_dir[d] = {}
+      dirs[#dirs + 1] = d
+    end
+    by_dir[d][util.basename(op.path)] = op
+  end
+  -- Deepest first: a shadowed subdirectory is mounted before the bind of
+  -- its parent's entries carries it along (recursive binds).
+  table.sort(dirs, function(a, b)
+    local da, db = select(2, a:gsub("/", "")), select(2, b:gsub("/", ""))
+    if da ~= db then return da > db end
+    return a < b
+  end)
+  local binds = {}
+  for i, d in ipairs(dirs) do
+    local st, err = sys.lstat(d)
+    if not st or st.type ~= "directory" then return fail(d .. ": " .. (err or "not a directory")) end
+    local shadow = string.format("%s/view%d", priv, i)
+    local ok, merr = sys.mkdir(shadow, util.mode"0700")
+    if not ok then return fail(merr) end
+    local entries, lerr = sys.scandir(d)
+    if not entries then return fail(lerr) end
+    local mine = by_dir[d]
+    for name, e in pairs(entries) do
+      if not mine[name] then
+        local from, to = d .. "/" .. name, shadow .. "/" .. name
+        if e.type == "file" then
+          ok, err = sys.copy(to, from, e.mode, e.uid, e.gid, false, true, e.dev, e.ino)
+        elseif e.type == "link" then
+          local target
+          target, err = sys.readlink(from)
+          ok = target and sys.symlink(target, to)
+        elseif e.type == "directory" then
+          ok, err = sys.mkdir(to, util.mode"0700")
+          binds[#binds + 1] = { from, to }
+        else
+          ok = true -- sockets, fifos: nothing Apache reads as configuration
+        end
+        if not ok then return fail(from .. ": " .. tostring(err)) end
+      end
+    end
+    for name, op in pairs(mine) do
+      local to = shadow .. "/" .. name
+      if op.kind == "file" then
+        local mode = op.mode or util.mode"0644"
+        if op.content == nil and op.source then
+          ok, err = sys.copy(to, op.source, mode, nil, nil, false)
+        else
+          ok, err = sys.write(to, op.content or "", mode, nil, nil, false)
+        end
+      elseif op.kind == "link" then
+        ok, err = sys.symlink(op.to, to)
+      else
+        ok = true
+      end
+      if not ok then return fail(op.path .. ": " .. tostring(err)) end
+    end
+    -- The shadow looks like the directory it stands for: a worker running
+    -- as www-data must still get through it to a docroot below.
+    ok, err = sys.chmod(shadow, st.mode)
+    if ok then ok, err = sys.lchown(shadow, st.uid, st.gid) end
+    if not ok then return fail(err) end
+    binds[#binds + 1] = { shadow, d }
+  end
+  return binds
+end
+
+return M
