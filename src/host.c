@@ -180,6 +180,7 @@ static int open_all(lua_State *L)
 		{"ccchef.spawn", luaopen_ccchef_spawn},
 		{"ccchef.journal", luaopen_ccchef_journal},
 		{"ccchef.ns", luaopen_ccchef_ns},
+		{"ccchef.httpc", luaopen_ccchef_httpc},
 		{NULL, NULL},
 	};
 	for (const luaL_Reg *b = bindings; b->name; b++) {
