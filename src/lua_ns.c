@@ -20,12 +20,10 @@
  *   ns.wait(pid, timeout_ms) -> status, signal | nil (still running)
  *   ns.kill(pid, signal_number) -> true | nil, msg, name
  *   ns.close(fd)
- *   ns.request(netfd|nil, port, bytes, timeout_ms, max) -> reply | nil, msg, name
- *       connects to 127.0.0.1:port inside the network namespace netfd
- *       (nil: this process's own), sends bytes, reads until the peer
- *       closes (at most max bytes); empty bytes only connect (a probe:
- *       is a server listening yet?). Only the socket is made in the other
- *       namespace: this process never stays in it.
+ *   ns.within(netfd, fn, ...) -> fn(...)
+ *       calls fn with this thread in the network namespace netfd (so the
+ *       sockets fn makes, e.g. ccchef.http's, are that namespace's), and
+ *       always returns to its own; fn's error is raised again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -282,139 +280,37 @@ static int lns_close(lua_State *L)
 	return 0;
 }
 
-/* A TCP socket of the network namespace netfd (-1: ours). */
-static int socket_in(int netfd)
+/* within(netfd, fn, ...): fn(...) with this thread in the network
+ * namespace netfd, back in its own afterwards whatever fn does; fn's
+ * results, or its error raised again. Sockets fn opens belong to netfd's
+ * namespace (a socket keeps the namespace it was made in). */
+static int lns_within(lua_State *L)
 {
-	if (netfd < 0)
-		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int netfd = (int)luaL_checkinteger(L, 1);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
-		return -1;
+		return binding_fail_sys(L, "/proc/self/ns/net", errno);
 	if (setns(netfd, CLONE_NEWNET) != 0) {
 		int e = errno;
 		close(self);
-		errno = e;
-		return -1;
+		return binding_fail_sys(L, "setns", e);
 	}
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int e = errno;
-	if (setns(self, CLONE_NEWNET) != 0) {
-		/* Staying in the private namespace would be wrong for the rest
-		 * of the run: better to stop here. */
-		abort();
-	}
+	int base = 1; /* results start above netfd */
+	int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 0);
+	if (setns(self, CLONE_NEWNET) != 0)
+		abort(); /* the rest of the run must not talk from the private namespace */
 	close(self);
-	errno = e;
-	return s;
-}
-
-static int wait_fd(int fd, short events, long long deadline)
-{
-	for (;;) {
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		struct pollfd p = { fd, events, 0 };
-		int r = poll(&p, 1, (int)left);
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-static int lns_request(lua_State *L)
-{
-	int netfd = lua_isnoneornil(L, 1) ? -1 : (int)luaL_checkinteger(L, 1);
-	lua_Integer port = luaL_checkinteger(L, 2);
-	size_t len;
-	const char *data = luaL_checklstring(L, 3, &len);
-	long long deadline = now_ms() + luaL_optinteger(L, 4, 10000);
-	lua_Integer max = luaL_optinteger(L, 5, 1 << 20);
-	luaL_argcheck(L, port > 0 && port < 65536, 2, "a port");
-	int s = socket_in(netfd);
-	if (s < 0)
-		return binding_fail_sys(L, "socket", errno);
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int err = 0;
-	if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
-		if (errno != EINPROGRESS || wait_fd(s, POLLOUT, deadline) != 0) {
-			err = errno;
-		} else {
-			socklen_t el = sizeof err;
-			getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el);
-		}
-	}
-	if (err) {
-		close(s);
-		return binding_failf(L, err, "connect 127.0.0.1:%d: %s", (int)port, strerror(err));
-	}
-	if (len == 0) { /* a probe: is anything listening yet? */
-		close(s);
-		lua_pushliteral(L, "");
-		return 1;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = send(s, data + off, len - off, MSG_NOSIGNAL);
-		if (w > 0) {
-			off += (size_t)w;
-		} else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(s, POLLOUT, deadline) != 0)
-				break;
-		} else {
-			break;
-		}
-	}
-	if (off < len) {
-		int e = errno;
-		close(s);
-		return binding_failf(L, e, "send to 127.0.0.1:%d: %s", (int)port, strerror(e));
-	}
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	size_t total = 0;
-	for (;;) {
-		char buf[8192];
-		ssize_t r = recv(s, buf, sizeof buf, 0);
-		if (r > 0) {
-			size_t keep = (size_t)r;
-			if (total + keep > (size_t)max)
-				keep = (size_t)max - total;
-			luaL_addlstring(&b, buf, keep);
-			total += keep;
-			if (total >= (size_t)max)
-				break;
-		} else if (r == 0) {
-			break;
-		} else if (errno == EAGAIN || errno == EINTR) {
-			if (wait_fd(s, POLLIN, deadline) != 0) {
-				int e = errno;
-				close(s);
-				return binding_failf(L, e, "reading from 127.0.0.1:%d: %s", (int)port, strerror(e));
-			}
-		} else {
-			int e = errno;
-			close(s);
-			return binding_failf(L, e, "reading from 127.0.0.1:%d: %s", (int)port, strerror(e));
-		}
-	}
-	close(s);
-	luaL_pushresult(&b);
-	return 1;
+	if (status != LUA_OK)
+		return lua_error(L);
+	return lua_gettop(L) - base;
 }
 
 int luaopen_ccchef_ns(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"spawn", lns_spawn}, {"wait", lns_wait}, {"kill", lns_kill},
-		{"close", lns_close}, {"request", lns_request}, {NULL, NULL},
+		{"close", lns_close}, {"within", lns_within}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

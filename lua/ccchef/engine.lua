@@ -336,7 +336,9 @@ converge_resource = function(run, r, actions, via)
   -- changes are about (a service, a command) sees them live or not at
   -- all. Composites are no barrier (what they declare decides), nor are
   -- units that only write files (`inert`).
-  if #run.staging > 0 and not r.unit.inert and not r.unit.converge then
+  local inert = r.unit.inert
+  if type(inert) == "function" then inert = inert(r) end
+  if #run.staging > 0 and not inert and not r.unit.converge then
     if not commit_staged(run) then return false end
   end
   for i = 1, #actions do

@@ -1,6 +1,7 @@
 -- ccchef.fileops: what file, template, directory and link share: resolving
 -- owners, comparing mode/owner/group with the file on disk, writing content
 -- atomically with a backup, and the diff shown for a content change.
+local apache_stage = require("ccchef.apache_stage")
 local backup = require("ccchef.backup")
 local diff = require("ccchef.diff")
 local errors = require("ccchef.errors")
@@ -304,6 +305,13 @@ function M.verify(p, cur, ctx)
     errors.converge(string.format("verify command %s failed (%s); the file was not written", shown, how),
       { output = not p.sensitive and res.output or nil })
   end
+end
+
+-- A unit's `stage` (docs/resources.md, "Staged changes"): a change of a
+-- file that is part of an Apache configuration waits for the check of the
+-- whole staged set (ccchef.apache_stage); any other goes ahead now (nil).
+function M.stage(p, cur, action, ctx)
+  return apache_stage.claim(apache_stage.file_ops(p, cur, action), ctx)
 end
 
 -- rm -rf for directory and remote_directory deletes, by descriptors in C

@@ -95,7 +95,7 @@ cp "$CONF/sites-available/probe.conf" "$T/probe.before"
 assert_http / 200 -
 apply "$T/broken.lua"
 assert_code 1 "broken rewrite rule"
-assert_out "apache2ctl configtest failed; the previous configuration was kept"
+assert_out "apache2ctl configtest failed on the candidate configuration; nothing of it went live"
 assert_out "RewriteRule: cannot compile regular expression"
 assert_err "broken.lua:1: apache_site[probe]"
 check; cmp -s "$CONF/sites-available/probe.conf" "$T/probe.before" || fail "broken config replaced the old one"

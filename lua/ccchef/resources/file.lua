@@ -18,6 +18,7 @@ local M = {
   }),
   actions = { "create", "delete", "create_if_missing", "touch" },
   default_action = "create",
+  inert = true, -- writes a file: no barrier for staged changes
 }
 
 function M.validate(p)
@@ -74,5 +75,6 @@ end
 
 M.plan = fileops.plan_content
 M.apply = fileops.apply_content
+M.stage = fileops.stage
 
 return M

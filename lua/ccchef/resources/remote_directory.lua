@@ -21,6 +21,7 @@ local M = {
   },
   actions = { "create", "delete" },
   default_action = "create",
+  inert = true, -- only the file system: no barrier for staged changes
 }
 
 local function source_dir(p)

@@ -21,6 +21,7 @@ local M = {
   }),
   actions = { "create", "delete", "create_if_missing" },
   default_action = "create",
+  inert = true, -- writes a file: no barrier for staged changes
 }
 
 -- Compiled templates, by resolved path, for this process (one run).
@@ -97,5 +98,6 @@ end
 
 M.plan = fileops.plan_content
 M.apply = fileops.apply_content
+M.stage = fileops.stage
 
 return M
