@@ -382,15 +382,19 @@ commit_staged = function(run)
     local set = sets[key]
     local members = {}
     for i, it in ipairs(set) do members[i] = it.ev.staged end
+    -- Every member of a checked set is reported with its verdict, also
+    -- after the first failure; a set after a stop is not checked at all.
+    local stopped = not keep_going
     local t0 = sys.now()
-    local ok, verdict = xpcall(set[1].ev.staged.check, errors.classify, members, run.ctx)
+    local ok, verdict = true, nil
+    if not stopped then ok, verdict = xpcall(set[1].ev.staged.check, errors.classify, members, run.ctx) end
     local check_time = sys.now() - t0
     local failed_at = nil
     for i, it in ipairs(set) do
       local ev, st, r = it.ev, it.ev.staged, it.r
       ev.staged = nil
       ev.duration = (ev.duration or 0) + (i == 1 and check_time or 0)
-      if not keep_going then
+      if stopped then
         -- An earlier set stopped the run: this one is not checked or made.
         ev.status = "failed"
         ev.error = "not made: the run stopped before its staged set was checked"
