@@ -303,6 +303,10 @@ local function finish_action(run, r, ev)
     if ev.ignored then r.ignored_failure = true end
     local changed = ev.status == "updated" or ev.status == "would-update"
     if changed then run.would_change = true end
+    if changed and r.implicit_missing and not r.warned_missing then
+      r.warned_missing = true
+      run.reporter:message("warn", r.ref .. ": " .. r.implicit_missing)
+    end
     if changed and #r.notify_list > 0 then
       ev.notifications = {}
       for _, n in ipairs(r.notify_list) do

@@ -26,7 +26,10 @@ function M.validate(p, r)
 end
 
 function M.implicit_notifies(p)
-  return { { action = "restart", ref = "service[" .. (p.service or "apache2") .. "]" } }
+  local ref = "service[" .. (p.service or "apache2") .. "]"
+  return { { action = "restart", ref = ref,
+    missing = string.format("no %s in this run, so Apache is not restarted and the module is not loaded yet"
+      .. " (add include_recipe \"apache2\" or a service \"%s\" resource, or restart it yourself)", ref, p.service or "apache2") } }
 end
 
 local function files_of(conf_dir, name)

@@ -75,8 +75,13 @@ function M.validate(p, r)
   if p.ssl_key and not p.ssl_certificate then error("ssl_key without ssl_certificate", 0) end
 end
 
+-- Without that service in the run nothing reloads Apache: said, not
+-- guessed at (docs/apache.md, "Reloads").
 function M.implicit_notifies(p)
-  return { { action = "reload", ref = "service[" .. (p.service or "apache2") .. "]" } }
+  local ref = "service[" .. (p.service or "apache2") .. "]"
+  return { { action = "reload", ref = ref,
+    missing = string.format("no %s in this run, so Apache is not reloaded and the change is not served yet"
+      .. " (add include_recipe \"apache2\" or a service \"%s\" resource, or reload it yourself)", ref, p.service or "apache2") } }
 end
 
 local function paths(p)
