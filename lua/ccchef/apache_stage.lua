@@ -124,6 +124,14 @@ function M.claim(ops, ctx, conf_dir, extra)
   if not r then
     for _, op in ipairs(ops) do
       r = root_of(op.path, rs)
+      -- A root that appeared since the run read them (apache2 installed
+      -- by an earlier resource, an instance made by setup-instance).
+      local dir = not r and op.path:match("^(/etc/apache2[%w_%-]*)/")
+      if dir and not rs.by_dir[dir] and sys.stat(dir .. "/apache2.conf") then
+        r = load_root(dir)
+        rs.list[#rs.list + 1] = r
+        rs.by_dir[dir] = r
+      end
       if r then break end
     end
   end

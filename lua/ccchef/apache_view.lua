@@ -14,18 +14,36 @@ local function fail(msg)
   return nil, "cannot build the candidate view: " .. msg
 end
 
+-- The deepest directory above path that exists live: a new subtree (a
+-- remote_directory's new directories) is built inside its shadow.
+local function anchor_of(path)
+  local d = util.dirname(path)
+  while d ~= "/" do
+    local st = sys.lstat(d)
+    if st and st.type == "directory" then return d end
+    d = util.dirname(d)
+  end
+  return "/"
+end
+
 -- ops: { path=, kind = "file" (content= or source=, mode=) | "link" (to=)
--- | "absent" }, in order (a later op on a path wins). priv: a private
--- directory of this run. Returns the binds, in mount order, or nil, msg.
+-- | "dir" | "absent" }, in order (a later op on a path wins). priv: a
+-- private directory of this run. Returns the binds, in mount order, or
+-- nil, msg.
 function M.build(ops, priv)
   local by_dir, dirs = {}, {}
   for _, op in ipairs(ops) do
-    local d = util.dirname(op.path)
+    local st = op.kind == "dir" and sys.lstat(op.path)
+    if st and st.type == "directory" then goto next_op end -- nothing to make
+    local d = anchor_of(op.path)
     if not by_dir[d] then
-      by_dir[d] = {}
+      by_dir[d] = { order = {}, ops = {} }
       dirs[#dirs + 1] = d
     end
-    by_dir[d][util.basename(op.path)] = op
+    local rel = op.path:sub(#d + 2)
+    if not by_dir[d].ops[rel] then by_dir[d].order[#by_dir[d].order + 1] = rel end
+    by_dir[d].ops[rel] = op
+    ::next_op::
   end
   -- Deepest first: a shadowed subdirectory is mounted before the bind of
   -- its parent's entries carries it along (recursive binds).
@@ -45,7 +63,7 @@ function M.build(ops, priv)
     if not entries then return fail(lerr) end
     local mine = by_dir[d]
     for name, e in pairs(entries) do
-      if not mine[name] then
+      if not mine.ops[name] then
         local from, to = d .. "/" .. name, shadow .. "/" .. name
         if e.type == "file" then
           ok, err = sys.copy(to, from, e.mode, e.uid, e.gid, false, true, e.dev, e.ino)
@@ -62,8 +80,14 @@ function M.build(ops, priv)
         if not ok then return fail(from .. ": " .. tostring(err)) end
       end
     end
-    for name, op in pairs(mine) do
-      local to = shadow .. "/" .. name
+    for _, rel in ipairs(mine.order) do
+      local op = mine.ops[rel]
+      local to = shadow .. "/" .. rel
+      -- New directories on the way (a subtree that does not exist live).
+      if rel:find("/", 1, true) then
+        ok, err = util.mkdir_p(sys, util.dirname(to), util.mode"0755")
+        if not ok then return fail(tostring(err)) end
+      end
       if op.kind == "file" then
         local mode = op.mode or util.mode"0644"
         if op.content == nil and op.source then
@@ -73,6 +97,9 @@ function M.build(ops, priv)
         end
       elseif op.kind == "link" then
         ok, err = sys.symlink(op.to, to)
+      elseif op.kind == "dir" then
+        ok, err = true, nil
+        if not sys.lstat(to) then ok, err = sys.mkdir(to, util.mode"0755") end
       else
         ok = true
       end

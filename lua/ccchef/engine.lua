@@ -193,7 +193,7 @@ local function act(run, r, action, ev, ctx)
   -- A staged change (docs/resources.md, "Staged changes") is not made
   -- now: it waits, unreported, for the next barrier, where its set is
   -- checked as a whole and goes live only if the check passes.
-  local staged = r.unit.stage and r.unit.stage(p, current, action, ctx)
+  local staged = r.unit.stage and r.unit.stage(p, current, action, ctx, steps)
   if staged then
     ev.status = "staged"
     staged.apply = function() return r.unit.apply(p, current, action, steps, ctx) end

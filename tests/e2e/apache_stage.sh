@@ -142,6 +142,31 @@ assert_code 1 "check_live of a wrong expectation"
 assert_out "the live server does not answer as expected"
 assert_out "301 http://localhost/about/"
 
+# --- remote_directory: a new tree of snippets is staged too -----------------
+mkdir -p "$T/snippets/sub"
+printf 'Header set X-Snippet one\n' >"$T/snippets/good.conf"
+printf 'NoSuchDirective on\n' >"$T/snippets/sub/bad.conf"
+cat >"$T/tree.lua" <<LUA
+remote_directory "$CONF/ccchef-snippets" { source = "$T/snippets", purge = true }
+file "$CONF/conf-available/snippets.conf" { content = "IncludeOptional $CONF/ccchef-snippets/*.conf\nIncludeOptional $CONF/ccchef-snippets/sub/*.conf\n" }
+link "$CONF/conf-enabled/snippets.conf" { to = "../conf-available/snippets.conf" }
+LUA
+apply "$T/tree.lua"
+assert_code 1 "a bad snippet in a new tree"
+assert_out "Invalid command 'NoSuchDirective'"
+assert_out "$CONF/ccchef-snippets/sub/bad.conf"
+assert_no_file "$CONF/ccchef-snippets"
+assert_no_file "$CONF/conf-available/snippets.conf"
+assert_no_file "$CONF/conf-enabled/snippets.conf"
+printf 'Header set X-Snippet two\n' >"$T/snippets/sub/bad.conf"
+apply "$T/tree.lua"
+assert_code 0 "the fixed tree"
+assert_content "$CONF/ccchef-snippets/sub/bad.conf" "Header set X-Snippet two"
+check; [ -L "$CONF/conf-enabled/snippets.conf" ] || fail "snippets.conf not enabled"
+apply "$T/tree.lua"
+assert_summary 0 0
+rm -f "$CONF/conf-enabled/snippets.conf"
+
 # Bad input is found at compile time.
 cat >"$T/bad-input.lua" <<LUA
 rewrite_expect "no-slash" { status = 301 }

@@ -2,6 +2,7 @@
 -- declaring cookbook's files/NAME, or an absolute path), as Chef's resource
 -- of that name. Files are compared by content and mode and written
 -- atomically; `purge` removes what the source does not have.
+local apache_stage = require("ccchef.apache_stage")
 local errors = require("ccchef.errors")
 local fileops = require("ccchef.fileops")
 local sys = require("ccchef.sys")
@@ -186,6 +187,20 @@ function M.apply(p, cur, action, todo)
     local ok, err = sys.setattr(p.path .. "/" .. c.rel, c.mode, uid, gid, c.info.dev, c.info.ino)
     if not ok then errors.converge(err) end
   end
+end
+
+-- A tree inside an Apache configuration (conf.d-like directories of
+-- snippets) is staged with it: the plan's steps as ops.
+function M.stage(p, cur, action, ctx, todo)
+  if action == "delete" then return apache_stage.claim({ { path = p.path, kind = "absent" } }, ctx) end
+  local ops = {}
+  if not cur.exists then ops[1] = { path = p.path, kind = "dir" } end
+  for _, rel in ipairs(todo.remove) do ops[#ops + 1] = { path = p.path .. "/" .. rel, kind = "absent" } end
+  for _, rel in ipairs(todo.mkdir) do ops[#ops + 1] = { path = p.path .. "/" .. rel, kind = "dir" } end
+  for _, w in ipairs(todo.write) do
+    ops[#ops + 1] = { path = p.path .. "/" .. w.rel, kind = "file", source = w.src, mode = w.mode }
+  end
+  return apache_stage.claim(ops, ctx)
 end
 
 return M
