@@ -10,6 +10,8 @@ local util = require("ccchef.util")
 
 local M = {}
 
+local COPY_MAX = 256 * 1024
+
 local function fail(msg)
   return nil, "cannot build the candidate view: " .. msg
 end
@@ -65,7 +67,12 @@ function M.build(ops, priv)
     for name, e in pairs(entries) do
       if not mine.ops[name] then
         local from, to = d .. "/" .. name, shadow .. "/" .. name
-        if e.type == "file" then
+        if e.type == "file" and e.size > COPY_MAX then
+          -- Big files (a log, a database beside a snippet) are bound, not
+          -- copied: the view costs the same whatever lies around.
+          ok, err = sys.write(to, "", util.mode"0600", nil, nil, false)
+          binds[#binds + 1] = { from, to }
+        elseif e.type == "file" then
           ok, err = sys.copy(to, from, e.mode, e.uid, e.gid, false, true, e.dev, e.ino)
         elseif e.type == "link" then
           local target

@@ -32,6 +32,8 @@ web
 assert_code 0 "first converge"
 assert_http /old-about 301 "http://localhost/about/"
 pid=$(apache_pid)
+# A big file beside the snippet: the candidate view binds it, not copies.
+head -c 400000 /dev/zero >"$T/site/big.bin"
 
 # --- the issue's scenario: a bad regex in a snippet, a restart queued -----
 BAD='"redirects": [{"from": "^/x($", "to": "/y", "regex": true}, ["/old-about", "/about/", 302]],
@@ -79,6 +81,7 @@ check; [ "$(apache_pid)" != "$pid" ] || fail "no restart after the module was en
 web
 assert_code 0 "second fixed run"
 assert_summary 0 0
+check; [ "$(stat -c %s "$T/site/big.bin")" = 400000 ] || fail "the big file beside the snippet changed"
 
 # --- rewrite_expect ------------------------------------------------------------
 # Beside the rules, what the site must answer (site = its apache_site: the
