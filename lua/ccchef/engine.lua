@@ -171,7 +171,7 @@ local function act(run, r, action, ev, ctx)
     local result = r.unit.converge(p, action, ctx, function(body, base)
       return M.converge_nested(run, r, body, base)
     end)
-    ev.status, ev.changes = result.status, result.changes
+    ev.status, ev.changes, ev.staged = result.status, result.changes, result.staged
     return
   end
   local pf = run.prefetch
@@ -398,7 +398,25 @@ commit_staged = function(run)
       local ev, st, r = it.ev, it.ev.staged, it.r
       ev.staged = nil
       ev.duration = (ev.duration or 0) + (i == 1 and check_time or 0)
-      if stopped then
+      if st.follows then
+        -- A composite whose staged changes inside were just decided.
+        local changed, failed_ref = {}, nil
+        for _, x in ipairs(st.changed_now) do changed[#changed + 1] = x end
+        for _, f in ipairs(st.follows) do
+          if f.ev.status == "updated" or f.ev.status == "would-update" then
+            changed[#changed + 1] = f.r.ref
+          elseif f.ev.status == "failed" and not f.ev.ignored then
+            failed_ref = failed_ref or f.r.ref
+          end
+        end
+        if failed_ref then
+          ev.status, ev.error = "failed", failed_ref .. " failed inside it"
+        elseif #changed > 0 then
+          ev.status, ev.changes = why_run and "would-update" or "updated", changed
+        else
+          ev.status, ev.changes = "up-to-date", nil
+        end
+      elseif stopped then
         -- An earlier set stopped the run: this one is not checked or made.
         ev.status = "failed"
         ev.error = "not made: the run stopped before its staged set was checked"
@@ -463,11 +481,29 @@ function M.converge_nested(run, r, body, base)
   end
   local child = Run.child(run, r, base)
   body(child)
-  local changed = {}
   for _, cr in ipairs(child.collection) do
     local ok = converge_resource(child, cr, cr.actions, nil)
-    if cr.status == "updated" or cr.status == "would-update" then changed[#changed + 1] = cr.ref end
     if not ok then errors.converge(string.format("%s failed inside it", cr.ref)) end
+  end
+  -- Staged changes inside it (at any depth) not yet checked: the
+  -- composite's own event waits for them (commit_staged), so that it
+  -- is not reported updated, nor notifies, for a change that never goes live.
+  local pending, pending_r = {}, {}
+  for _, it in ipairs(run.staging) do
+    local a = it.run.ahead
+    while a and a.r ~= r do a = a.up end
+    if a then
+      pending[#pending + 1] = it
+      pending_r[it.r] = true
+    end
+  end
+  local changed = {}
+  for _, cr in ipairs(child.collection) do
+    if (cr.status == "updated" or cr.status == "would-update") and not pending_r[cr] then changed[#changed + 1] = cr.ref end
+  end
+  if #pending > 0 then
+    return { status = "staged", staged = { key = "composite " .. tostring(pending), follows = pending,
+      changed_now = changed, check = function() return nil end } }
   end
   if #changed == 0 then return { status = "up-to-date" } end
   return { status = run.opts.why_run and "would-update" or "updated", changes = changed }

@@ -60,9 +60,13 @@ assert_no_file "$CONF/mods-enabled/expires.load"
 # The live site answered throughout and was never restarted.
 assert_eq "$(apache_pid)" "$pid" "apache pid after the bad run"
 assert_http /old-about 301 "http://localhost/about/"
-# Nothing pending: no restart waits for the next run.
-check; [ ! -e "$STATE/pending-notifications.journal" ] || ! grep -q restart "$STATE/pending-notifications.journal" ||
-	fail "a restart was left pending by the failed run"
+# The composite that declared the snippet is not "updated" either, and
+# nothing is pending: no reload or restart waits for the next run.
+assert_out "failed       rewrite_redirects[cc_site]"
+assert_out "template[$T/site/redirects.conf] failed inside it"
+assert_not_out "updated      "
+assert_not_out "notifies service"
+check; [ ! -e "$STATE/pending-notifications.journal" ] || fail "the failed run left notifications pending: $(cat "$STATE/pending-notifications.journal")"
 
 # A second bad run changes nothing either (no half state left behind).
 web
