@@ -14,6 +14,7 @@ local host = require("ccchef.host")
 local notify = require("ccchef.notify")
 local proc = require("ccchef.proc")
 local Run = require("ccchef.run")
+local staging = require("ccchef.staging")
 local state = require("ccchef.state")
 local sys = require("ccchef.sys")
 local util = require("ccchef.util")
@@ -265,7 +266,6 @@ local function converge_action(run, r, action, via)
 end
 
 local converge_resource
-local commit_staged
 
 -- Batched state loading (docs/resources.md, `prefetch`): a unit with a
 -- prefetch hook is called once with the resource about to converge and the
@@ -343,14 +343,13 @@ converge_resource = function(run, r, actions, via)
   local inert = r.unit.inert
   if type(inert) == "function" then inert = inert(r) end
   if #run.staging > 0 and not inert and not r.unit.converge then
-    if not commit_staged(run) then return false end
+    if not staging.commit(run, finish_action) then return false end
   end
   for i = 1, #actions do
     local action = actions[i]
     local ev = converge_action(run, r, action, via)
     if ev.status == "staged" then
-      run.staging[#run.staging + 1] = { run = run, r = r, ev = ev }
-      Run.record(r, "would-update")
+      staging.hold(run, r, ev)
     else
       if run.wal_fresh then notify.after_change(run, ev.status == "updated") end
       if not finish_action(run, r, ev) then return false end
@@ -359,114 +358,6 @@ converge_resource = function(run, r, actions, via)
   return true
 end
 
--- The barrier: every staged change is checked, set by set (the unit's
--- stage gives the set: its key and the check that decides it), and, when
--- its set passes, made (not under why-run) and reported; a failing set
--- fails its members, none of which is made. Returns false when the run
--- must stop.
-commit_staged = function(run)
-  local staging = run.staging
-  if #staging == 0 then return true end
-  -- Emptied in place: nested runs share the table (ccchef.run).
-  local items = {}
-  for k = 1, #staging do items[k] = staging[k] end
-  for k = #staging, 1, -1 do staging[k] = nil end
-  local sets, order = {}, {}
-  for _, it in ipairs(items) do
-    local key = it.ev.staged.key
-    if not sets[key] then
-      sets[key] = {}
-      order[#order + 1] = key
-    end
-    sets[key][#sets[key] + 1] = it
-  end
-  local why_run = run.opts.why_run
-  local keep_going = true
-  for _, key in ipairs(order) do
-    local set = sets[key]
-    local members = {}
-    for i, it in ipairs(set) do members[i] = it.ev.staged end
-    -- Every member of a checked set is reported with its verdict, also
-    -- after the first failure; a set after a stop is not checked at all.
-    local stopped = not keep_going
-    local t0 = sys.now()
-    local ok, verdict = true, nil
-    if not stopped then ok, verdict = xpcall(set[1].ev.staged.check, errors.classify, members, run.ctx) end
-    local check_time = sys.now() - t0
-    local failed_at = nil
-    for i, it in ipairs(set) do
-      local ev, st, r = it.ev, it.ev.staged, it.r
-      ev.staged = nil
-      ev.duration = (ev.duration or 0) + (i == 1 and check_time or 0)
-      if st.follows then
-        -- A composite whose staged changes inside were just decided.
-        local changed, failed_ref = {}, nil
-        for _, x in ipairs(st.changed_now) do changed[#changed + 1] = x end
-        for _, f in ipairs(st.follows) do
-          if f.ev.status == "updated" or f.ev.status == "would-update" then
-            changed[#changed + 1] = f.r.ref
-          elseif f.ev.status == "failed" and not f.ev.ignored then
-            failed_ref = failed_ref or f.r.ref
-          end
-        end
-        if failed_ref then
-          ev.status, ev.error = "failed", failed_ref .. " failed inside it"
-        elseif #changed > 0 then
-          ev.status, ev.changes = why_run and "would-update" or "updated", changed
-        else
-          ev.status, ev.changes = "up-to-date", nil
-        end
-      elseif stopped then
-        -- An earlier set stopped the run: this one is not checked or made.
-        ev.status = "failed"
-        ev.error = "not made: the run stopped before its staged set was checked"
-      elseif not ok then
-        ev.status = "failed"
-        if verdict.kind == "internal" then
-          ev.error = "internal error in ccchef (please report): " .. verdict.message
-          ev.internal = verdict
-        else
-          ev.error = verdict.message
-          ev.output = verdict.output
-        end
-      elseif verdict and verdict[i] then
-        ev.status = "failed"
-        ev.error, ev.output = verdict[i].message, verdict[i].output
-      elseif failed_at then
-        ev.status = "failed"
-        ev.error = "not made: " .. failed_at .. " failed while its set went live"
-      elseif st.unchanged then
-        ev.status, ev.changes, ev.diff = "up-to-date", nil, nil
-      elseif why_run then
-        ev.status = "would-update"
-      else
-        if #r.notify_list > 0 or it.run.ahead then notify.before_change(it.run, r) end
-        local done, info = xpcall(st.apply, errors.classify)
-        if done then
-          ev.status = "updated"
-          if type(info) == "table" then ev.backup, ev.output = info.backup, info.output end
-        else
-          ev.status = "failed"
-          ev.error = info.kind == "internal" and ("internal error in ccchef (please report): " .. info.message)
-            or info.message
-          ev.output = info.output
-          ev.internal = info.kind == "internal" and info or nil
-          failed_at = r.ref
-        end
-        if it.run.wal_fresh then notify.after_change(it.run, ev.status == "updated") end
-      end
-      if ev.status == "failed" and r.props.ignore_failure == true and not ev.internal then ev.ignored = true end
-      if ev.status ~= "failed" or ev.ignored then
-        r.status = nil -- recorded as would-update while staged
-      end
-      if not finish_action(it.run, r, ev) then
-        keep_going = false
-        run.failure = run.failure or it.run.failure
-      end
-    end
-  end
-  return keep_going
-end
 
 local MAX_NESTING = 20
 
@@ -485,26 +376,15 @@ function M.converge_nested(run, r, body, base)
     local ok = converge_resource(child, cr, cr.actions, nil)
     if not ok then errors.converge(string.format("%s failed inside it", cr.ref)) end
   end
-  -- Staged changes inside it (at any depth) not yet checked: the
-  -- composite's own event waits for them (commit_staged), so that it
-  -- is not reported updated, nor notifies, for a change that never goes live.
-  local pending, pending_r = {}, {}
-  for _, it in ipairs(run.staging) do
-    local a = it.run.ahead
-    while a and a.r ~= r do a = a.up end
-    if a then
-      pending[#pending + 1] = it
-      pending_r[it.r] = true
-    end
-  end
+  -- Staged changes inside it: its own event waits for their verdict
+  -- (ccchef.staging), so it is never reported updated, nor notifies, for
+  -- a change that does not go live.
+  local pending, pending_r = staging.inside(run, r)
   local changed = {}
   for _, cr in ipairs(child.collection) do
     if (cr.status == "updated" or cr.status == "would-update") and not pending_r[cr] then changed[#changed + 1] = cr.ref end
   end
-  if #pending > 0 then
-    return { status = "staged", staged = { key = "composite " .. tostring(pending), follows = pending,
-      changed_now = changed, check = function() return nil end } }
-  end
+  if pending then return { status = "staged", staged = staging.follower(pending, changed) } end
   if #changed == 0 then return { status = "up-to-date" } end
   return { status = run.opts.why_run and "would-update" or "updated", changes = changed }
 end
@@ -533,9 +413,9 @@ local function converge_all(run, collection)
     end
     if not converge_resource(run, r, r.actions, nil) then return false end
   end
-  if not commit_staged(run) then return false end
+  if not staging.commit(run, finish_action) then return false end
   if not notify.run_delayed(run, interrupted, converge_resource) then return false end
-  return commit_staged(run)
+  return staging.commit(run, finish_action)
 end
 
 -- The converge phase. Returns the summary table; raises an internal error
@@ -570,8 +450,7 @@ function M.converge(run)
 
   local collection = run.collection
   local done, ok = xpcall(converge_all, errors.classify, run, collection)
-  -- Staged changes a stop left behind were never made nor reported.
-  for _, it in ipairs(run.staging) do it.r.status = nil end
+  staging.drop(run)
   if not done then
     -- An internal error (a bug in ccchef): what is pending is saved as
     -- for any failed run, then the error goes on to the exit with 70 and
