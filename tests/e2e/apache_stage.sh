@@ -135,6 +135,18 @@ assert_http /old-about 301 "http://localhost/about/"
 assert_eq "$(apache_pid)" "$pid" "apache pid after a failing expectation"
 check; grep -q "about-us" "$T/site/redirects.conf" && fail "the rule went live"
 
+# The same through the cc_site cookbook's attribute.
+attrs '"redirects": [["/old-about", "/about-us/", 301]], "expectations": [{"path": "/old-about", "status": 301, "location": "/about/"}, {"path": "/", "status": 200}]'
+web
+assert_code 1 "cc_site.expectations: a failing one"
+assert_out "failed       rewrite_expect[/old-about]"
+assert_out "expectation failed on the candidate configuration (1 of 2 failed; nothing went live)"
+check; grep -q "about-us" "$T/site/redirects.conf" && fail "the rule went live (cc_site.expectations)"
+attrs '"expectations": [{"path": "/nope"}]'
+web
+assert_code 2 "cc_site.expectations: bad entry"
+assert_err "attribute cc_site.expectations[1]"
+
 # After the switch, the same expectations against the live server.
 attrs '"redirects": [["/old-about", "/about/", 301], ["/retired", null, 410]], "modules": ["rewrite", "headers", "alias", "mime", "dir", "expires"]'
 sed 's/status = /action = "check_live", status = /' "$T/expect.lua" >"$T/live.lua"
