@@ -87,6 +87,24 @@ assert_code 0 "second fixed run"
 assert_summary 0 0
 check; [ "$(stat -c %s "$T/site/big.bin")" = 400000 ] || fail "the big file beside the snippet changed"
 
+# --- a configuration broken outside ccchef, Apache down ------------------------
+# (what the issue's old behaviour left behind): the apache2 recipe does not
+# try to start Apache on it, the run stages and checks the fix, and the
+# reload at the end starts Apache. No hand edit.
+printf 'RewriteRule ^/x($ /y [R=301,L]\n' >>"$T/site/redirects.conf"
+kill "$(apache_pid)"
+for _ in $(seq 100); do [ -z "$(apache_pid)" ] || ! kill -0 "$(apache_pid)" 2>/dev/null && break; sleep 0.1; done
+http_get /old-about
+assert_eq "$STATUS" "" "Apache is down before the fixed run"
+web
+assert_code 0 "the fixed run after a hand-broken configuration"
+assert_out "updated      template[$T/site/redirects.conf]"
+assert_out "updated      service[apache2-$INST] reload"
+assert_http /old-about 302 "http://localhost/about/"
+web
+assert_code 0 "and the run after"
+assert_summary 0 0
+
 # --- rewrite_expect ------------------------------------------------------------
 # Beside the rules, what the site must answer (site = its apache_site: the
 # port and Host come from its VirtualHost and ServerName).
