@@ -99,6 +99,10 @@ function M.resolve_notifications(run)
         local target = run.index[n.ref]
         if target and target.unit.action_set[n.action] then
           r.notify_list[#r.notify_list + 1] = { action = n.action, target = target, timing = n.timing or "delayed" }
+        elseif n.missing then
+          -- Said when the resource changes (the engine): what the missing
+          -- target would have done is not done.
+          r.implicit_missing = n.missing
         end
       end
     end

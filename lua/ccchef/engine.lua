@@ -14,6 +14,7 @@ local evaluate = require("ccchef.evaluate")
 local notify = require("ccchef.notify")
 local proc = require("ccchef.proc")
 local Run = require("ccchef.run")
+local staging = require("ccchef.staging")
 local state = require("ccchef.state")
 local sys = require("ccchef.sys")
 
@@ -90,7 +91,7 @@ local function act(run, r, action, ev, ctx)
     local result = r.unit.converge(p, action, ctx, function(body, base)
       return M.converge_nested(run, r, body, base)
     end)
-    ev.status, ev.changes = result.status, result.changes
+    ev.status, ev.changes, ev.staged = result.status, result.changes, result.staged
     return
   end
   local pf = run.prefetch
@@ -109,6 +110,16 @@ local function act(run, r, action, ev, ctx)
   end
   ev.changes = changes
   if not p.sensitive then ev.diff = diff end
+  -- A staged change (docs/resources.md, "Staged changes") is not made
+  -- now: it waits, unreported, for the next barrier, where its set is
+  -- checked as a whole and goes live only if the check passes.
+  local staged = r.unit.stage and r.unit.stage(p, current, action, ctx, steps)
+  if staged then
+    ev.status = "staged"
+    staged.apply = function() return r.unit.apply(p, current, action, steps, ctx) end
+    ev.staged = staged
+    return
+  end
   if run.opts.why_run then
     ev.status = "would-update"
     return
@@ -203,17 +214,18 @@ local function prefetch_group(run, index)
   if ok then run.prefetch = { members = members, data = data } end
 end
 
--- Returns false when the run must stop.
-converge_resource = function(run, r, actions, via)
-  for i = 1, #actions do
-    local action = actions[i]
-    local ev = converge_action(run, r, action, via)
-    if run.wal_fresh then notify.after_change(run, ev.status == "updated") end
+-- What follows an action's event: record, report, notify. Returns false
+-- when the run must stop.
+local function finish_action(run, r, ev)
     run.last_ref = r.ref
     Run.record(r, ev.status)
     if ev.ignored then r.ignored_failure = true end
     local changed = ev.status == "updated" or ev.status == "would-update"
     if changed then run.would_change = true end
+    if changed and r.implicit_missing and not r.warned_missing then
+      r.warned_missing = true
+      run.reporter:message("warn", r.ref .. ": " .. r.implicit_missing)
+    end
     if changed and #r.notify_list > 0 then
       ev.notifications = {}
       for _, n in ipairs(r.notify_list) do
@@ -238,9 +250,33 @@ converge_resource = function(run, r, actions, via)
         end
       end
     end
+  return true
+end
+
+-- Returns false when the run must stop.
+converge_resource = function(run, r, actions, via)
+  -- A barrier: a resource that may start, stop or read what staged
+  -- changes are about (a service, a command) sees them live or not at
+  -- all. Composites are no barrier (what they declare decides), nor are
+  -- units that only write files (`inert`).
+  local inert = r.unit.inert
+  if type(inert) == "function" then inert = inert(r) end
+  if #run.staging > 0 and not inert and not r.unit.converge then
+    if not staging.commit(run, finish_action) then return false end
+  end
+  for i = 1, #actions do
+    local action = actions[i]
+    local ev = converge_action(run, r, action, via)
+    if ev.status == "staged" then
+      staging.hold(run, r, ev)
+    else
+      if run.wal_fresh then notify.after_change(run, ev.status == "updated") end
+      if not finish_action(run, r, ev) then return false end
+    end
   end
   return true
 end
+
 
 local MAX_NESTING = 20
 
@@ -280,12 +316,19 @@ function M.converge_nested(run, r, body, base)
   end
   local child = Run.child(run, r, base)
   body(child)
-  local changed = {}
   for _, cr in ipairs(child.collection) do
     local ok = converge_resource(child, cr, cr.actions, nil)
-    if cr.status == "updated" or cr.status == "would-update" then changed[#changed + 1] = cr.ref end
     if not ok then errors.converge(inner_failure(cr.ref, child.failure)) end
   end
+  -- Staged changes inside it: its own event waits for their verdict
+  -- (ccchef.staging), so it is never reported updated, nor notifies, for
+  -- a change that does not go live.
+  local pending, pending_r = staging.inside(run, r)
+  local changed = {}
+  for _, cr in ipairs(child.collection) do
+    if (cr.status == "updated" or cr.status == "would-update") and not pending_r[cr] then changed[#changed + 1] = cr.ref end
+  end
+  if pending then return { status = "staged", staged = staging.follower(pending, changed) } end
   if #changed == 0 then return { status = "up-to-date" } end
   return { status = run.opts.why_run and "would-update" or "updated", changes = changed }
 end
@@ -314,7 +357,9 @@ local function converge_all(run, collection)
     end
     if not converge_resource(run, r, r.actions, nil) then return false end
   end
-  return notify.run_delayed(run, interrupted, converge_resource)
+  if not staging.commit(run, finish_action) then return false end
+  if not notify.run_delayed(run, interrupted, converge_resource) then return false end
+  return staging.commit(run, finish_action)
 end
 
 -- The converge phase. Returns the summary table; raises an internal error
@@ -324,6 +369,7 @@ function M.converge(run)
   local reporter = o.reporter
   run.reporter = reporter
   run.ctx = make_ctx(run)
+  run.staging = {}
   notify.start(run)
   local t0 = sys.now()
 
@@ -348,6 +394,7 @@ function M.converge(run)
 
   local collection = run.collection
   local done, ok = xpcall(converge_all, errors.classify, run, collection)
+  staging.drop(run)
   if not done then
     -- An internal error (a bug in ccchef): what is pending is saved as
     -- for any failed run, then the error goes on to the exit with 70 and

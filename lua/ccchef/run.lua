@@ -24,7 +24,7 @@ end
 -- notification journal. Its own: the collection, and an index that sees
 -- the enclosing runs' resources too (notifications may target them).
 local SHARED = { "opts", "types", "node", "kitchen", "included", "ctx", "reporter",
-  "delayed", "delayed_seen", "wal" }
+  "delayed", "delayed_seen", "wal", "staging" }
 
 -- The nested run of composite resource r, declaring relative to base
 -- (its cookbook's root). ahead: the composites a change inside is part of,

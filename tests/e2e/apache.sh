@@ -90,12 +90,18 @@ apache_site "probe" {
 LUA
 apply "$T/broken.lua"
 assert_code 0 "probe site"
+# No service for this Apache in the run: said, since nothing reloads it.
+assert_err "apache_site[probe]: no service[apache2] in this run, so Apache is not reloaded"
+apply "$T/broken.lua"
+assert_summary 0 0
+assert_not_out "no service[apache2]"
+check; ! printf '%s' "$ERR" | grep -q "no service" || fail "warned about the service without a change"
 sed -i 's|"^/probe\$"|"^/probe(\$"|' "$T/broken.lua"
 cp "$CONF/sites-available/probe.conf" "$T/probe.before"
 assert_http / 200 -
 apply "$T/broken.lua"
 assert_code 1 "broken rewrite rule"
-assert_out "apache2ctl configtest failed; the previous configuration was kept"
+assert_out "apache2ctl configtest failed on the candidate configuration; nothing of it went live"
 assert_out "RewriteRule: cannot compile regular expression"
 assert_err "broken.lua:1: apache_site[probe]"
 check; cmp -s "$CONF/sites-available/probe.conf" "$T/probe.before" || fail "broken config replaced the old one"

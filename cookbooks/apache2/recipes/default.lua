@@ -66,6 +66,17 @@ for _, m in ipairs(a.modules) do
   apache_module(m) { conf_dir = conf_dir, service = service_name }
 end
 
+-- Not started on a configuration Apache rejects (one broken outside
+-- ccchef, by hand or by an older run, with Apache down): the start would
+-- fail and stop the run before the resources that fix it. Skipped, the
+-- run goes on, stages the fix, checks it, and the change's reload or
+-- restart at the end brings Apache up: a reload starts a stopped Apache
+-- (apache2ctl graceful; systemd's reload-or-restart), as Debian's init
+-- script's reload would not (docs/apache.md, "Staging").
+local ctl_env = inst and ("APACHE_CONFDIR=" .. conf_dir .. " ") or ""
 service(service_name) {
   action = { "enable", "start" },
+  only_if = ctl_env .. "apache2ctl configtest >/dev/null 2>&1",
+  reload_command = node.init == "systemd" and ("systemctl reload-or-restart " .. service_name)
+    or (ctl_env .. "apache2ctl graceful"),
 }

@@ -21,6 +21,11 @@ default.cc_site.bind = ""
 default.cc_site.dir = "/srv/cc_site"
 default.cc_site.site_name = "cc_site"
 default.cc_site.modules = { "rewrite", "headers", "alias", "mime", "dir" }
+-- What the site must answer, checked by a private Apache on the candidate
+-- before any change goes live (rewrite_expect, docs/apache.md): a list of
+-- { path = "/choose", status = 301, location = "/choose/" [, host =, body =] }.
+-- Empty by default: each expectation costs the check on every run.
+default.cc_site.expectations = {}
 -- Redirects written as data (rewrite_redirects rules), included by the
 -- example site's config from ${dir}/redirects.conf.
 default.cc_site.redirects = {

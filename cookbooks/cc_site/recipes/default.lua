@@ -178,3 +178,14 @@ apache_site(cc.site_name) {
   service = service_name,
   config = config,
 }
+
+-- Checked against the candidate before the switch (docs/apache.md).
+for i, e in ipairs(cc.expectations) do
+  if type(e) ~= "table" or type(e.path) ~= "string" or not math.tointeger(e.status) then
+    bad("expectations[" .. i .. "]", e, "expected { path = \"/x\", status = 301 [, location =, host =, body =] }")
+  end
+  rewrite_expect((e.host and (e.host .. " ") or "") .. e.path) {
+    path = e.path, status = math.tointeger(e.status), location = e.location, host = e.host, body = e.body,
+    site = cc.site_name, conf_dir = conf_dir,
+  }
+end

@@ -3,6 +3,7 @@
 -- there is one), modules it "# Depends:" on enabled first. A change
 -- notifies service[apache2] to restart (modules are not reloadable).
 local apache = require("ccchef.apache")
+local apache_stage = require("ccchef.apache_stage")
 local errors = require("ccchef.errors")
 local sys = require("ccchef.sys")
 
@@ -15,6 +16,7 @@ local M = {
   },
   actions = { "enable", "disable" },
   default_action = "enable",
+  inert = true, -- writes links: no barrier for staged changes
 }
 
 function M.validate(p, r)
@@ -24,7 +26,10 @@ function M.validate(p, r)
 end
 
 function M.implicit_notifies(p)
-  return { { action = "restart", ref = "service[" .. (p.service or "apache2") .. "]" } }
+  local ref = "service[" .. (p.service or "apache2") .. "]"
+  return { { action = "restart", ref = ref,
+    missing = string.format("no %s in this run, so Apache is not restarted and the module is not loaded yet"
+      .. " (add include_recipe \"apache2\" or a service \"%s\" resource, or restart it yourself)", ref, p.service or "apache2") } }
 end
 
 local function files_of(conf_dir, name)
@@ -110,6 +115,19 @@ function M.apply(p, cur, action)
       if not ok then errors.converge(err) end
     end
   end
+end
+
+-- Staged with the rest of the configuration the run changes
+-- (ccchef.apache_stage): a module that breaks the configuration, or that
+-- a site being enabled needs, is checked with the whole set.
+function M.stage(p, cur, action, ctx)
+  local ops = {}
+  for _, f in ipairs(action == "enable" and cur.missing or cur.present) do
+    local link = p.conf_dir .. "/mods-enabled/" .. f
+    ops[#ops + 1] = action == "enable" and { path = link, kind = "link", to = "../mods-available/" .. f }
+      or { path = link, kind = "absent" }
+  end
+  return apache_stage.claim(ops, ctx, p.conf_dir)
 end
 
 return M

@@ -7,6 +7,7 @@
 -- it had, and the resource fails with Apache's own error lines. A changed
 -- site notifies service[apache2] to reload when that service is in the run.
 local apache = require("ccchef.apache")
+local apache_stage = require("ccchef.apache_stage")
 local values = require("ccchef.apache_values")
 local backup = require("ccchef.backup")
 local diff = require("ccchef.diff")
@@ -57,6 +58,7 @@ local M = {
   },
   actions = { "enable", "create", "disable", "delete" },
   default_action = "enable",
+  inert = true, -- writes files and links: no barrier for staged changes
 }
 
 function M.validate(p, r)
@@ -84,8 +86,13 @@ function M.validate(p, r)
   if p.ssl_key and not p.ssl_certificate then error("ssl_key without ssl_certificate", 0) end
 end
 
+-- Without that service in the run nothing reloads Apache: said, not
+-- guessed at (docs/apache.md, "Reloads").
 function M.implicit_notifies(p)
-  return { { action = "reload", ref = "service[" .. (p.service or "apache2") .. "]" } }
+  local ref = "service[" .. (p.service or "apache2") .. "]"
+  return { { action = "reload", ref = ref,
+    missing = string.format("no %s in this run, so Apache is not reloaded and the change is not served yet"
+      .. " (add include_recipe \"apache2\" or a service \"%s\" resource, or reload it yourself)", ref, p.service or "apache2") } }
 end
 
 local function paths(p)
@@ -168,6 +175,28 @@ function M.plan(p, cur, action)
   return changes, d
 end
 
+-- The change, staged with the rest of the configuration the run changes
+-- (ccchef.apache_stage): the check of the whole set replaces this
+-- resource's own configtest. configtest = false opts out of both.
+function M.stage(p, cur, action, ctx)
+  if not p.configtest then return nil end
+  local ops = {}
+  if action == "disable" or action == "delete" then
+    if cur.enabled_link then ops[#ops + 1] = { path = cur.enabled, kind = "absent" } end
+    if action == "delete" and cur.exists then ops[#ops + 1] = { path = cur.avail, kind = "absent" } end
+  else
+    if cur.want ~= nil and cur.content ~= cur.want then
+      ops[#ops + 1] = { path = cur.avail, kind = "file", content = cur.want, mode = util.mode"0644" }
+    end
+    if action == "enable" and not cur.enabled_link then
+      ops[#ops + 1] = { path = cur.enabled, kind = "link", to = "../sites-available/" .. p.name .. ".conf" }
+    end
+  end
+  local staged = apache_stage.claim(ops, ctx, p.conf_dir)
+  if staged then cur.checked_with_set = true end
+  return staged
+end
+
 -- Put the previous state back after a failed configtest.
 local function restore(cur, made_link)
   if made_link then sys.unlink(cur.enabled) end
@@ -211,7 +240,7 @@ function M.apply(p, cur, action, steps, ctx)
     made_link = true
   end
   local live = action == "enable" or cur.enabled_link
-  if p.configtest and live then
+  if p.configtest and live and not cur.checked_with_set then
     local ok, msg = apache.configtest(p.conf_dir)
     if not ok then
       restore(cur, made_link)

@@ -15,6 +15,7 @@ local M = {
   }),
   actions = { "create", "delete" },
   default_action = "create",
+  inert = true, -- only the file system: no barrier for staged changes
 }
 
 -- Does the directory have entries? Read from the directory itself (a link

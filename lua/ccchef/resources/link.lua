@@ -4,6 +4,7 @@
 local backup = require("ccchef.backup")
 local errors = require("ccchef.errors")
 local fileops = require("ccchef.fileops")
+local apache_stage = require("ccchef.apache_stage")
 local sys = require("ccchef.sys")
 
 local M = {
@@ -19,6 +20,7 @@ local M = {
   },
   actions = { "create", "delete" },
   default_action = "create",
+  inert = true, -- writes a link: no barrier for staged changes
 }
 
 -- `to` is required unless the link is only ever deleted (a notification
@@ -85,6 +87,12 @@ function M.apply(p, cur, action, steps, ctx)
     if not ok then errors.converge(err) end
   end
   return info
+end
+
+-- A link in an Apache configuration (conf-enabled/...) is staged with it.
+function M.stage(p, cur, action, ctx)
+  local op = action == "delete" and { path = p.path, kind = "absent" } or { path = p.path, kind = "link", to = p.to }
+  return apache_stage.claim({ op }, ctx)
 end
 
 return M

@@ -4,6 +4,7 @@
 -- atomically; `purge` removes what the source does not have. Every file
 -- replaced or removed (purge, delete) is kept as a backup first, as `file`
 -- keeps its old content (ccchef.backup; the `backup` property).
+local apache_stage = require("ccchef.apache_stage")
 local backup = require("ccchef.backup")
 local errors = require("ccchef.errors")
 local fileops = require("ccchef.fileops")
@@ -25,6 +26,7 @@ local M = {
   },
   actions = { "create", "delete" },
   default_action = "create",
+  inert = true, -- only the file system: no barrier for staged changes
 }
 
 local function source_dir(p)
@@ -224,6 +226,20 @@ function M.apply(p, cur, action, todo, ctx)
     if not ok then errors.converge(err) end
   end
   return info
+end
+
+-- A tree inside an Apache configuration (conf.d-like directories of
+-- snippets) is staged with it: the plan's steps as ops.
+function M.stage(p, cur, action, ctx, todo)
+  if action == "delete" then return apache_stage.claim({ { path = p.path, kind = "absent" } }, ctx) end
+  local ops = {}
+  if not cur.exists then ops[1] = { path = p.path, kind = "dir" } end
+  for _, rel in ipairs(todo.remove) do ops[#ops + 1] = { path = p.path .. "/" .. rel, kind = "absent" } end
+  for _, rel in ipairs(todo.mkdir) do ops[#ops + 1] = { path = p.path .. "/" .. rel, kind = "dir" } end
+  for _, w in ipairs(todo.write) do
+    ops[#ops + 1] = { path = p.path .. "/" .. w.rel, kind = "file", source = w.src, mode = w.mode }
+  end
+  return apache_stage.claim(ops, ctx)
 end
 
 return M

@@ -155,6 +155,93 @@ test("nesting too deep is a converge error naming the type", function()
   ok(e.message:find("does c_loop use itself?", 1, true), e.message)
 end)
 
+-- Staged changes (docs/resources.md, "Staged changes"): a unit that
+-- stages writing a file; its check fails the set when a member's content
+-- is "bad", and counts its calls.
+local checks = {}
+require("ccchef.registry").add({
+  name = "test_staged", name_property = "path", inert = true,
+  properties = { path = { type = "path" }, content = { type = "string", default = "ok" } },
+  actions = { "create" }, default_action = "create",
+  load = function(p) return { old = sys.read(p.path) } end,
+  plan = function(p, cur) if cur.old ~= p.content then return { "write" } end return {} end,
+  apply = function(p) assert(sys.write(p.path, p.content, 420)) end,
+  stage = function(p)
+    return { key = "test", content = p.content, check = function(members)
+      checks[#checks + 1] = #members
+      local v
+      for i, m in ipairs(members) do
+        if m.content == "bad" then
+          v = {}
+          for j in ipairs(members) do v[j] = { message = j == i and "bad content" or "not made: set failed" } end
+        end
+      end
+      return v
+    end }
+  end,
+}, "test_engine.lua")
+
+test("staged changes wait for the barrier and go live together when their set passes", function()
+  checks = {}
+  local s, rep = converge('test_staged "%T/s1" {}\ntest_staged "%T/s2" {}\n'
+    .. 'execute "barrier" { command = "test -e %T/s1 && test -e %T/s2 && echo seen > %T/seen" }\n'
+    .. 'test_staged "%T/s3" {}\n')
+  eq(s.success, true); eq(s.updated, 4)
+  eq(#checks, 2); eq(checks[1], 2); eq(checks[2], 1) -- one check per set: before the barrier, at the end
+  eq(sys.read(tmp .. "/seen"), "seen\n") -- the barrier saw both made
+  eq(rep.events[1].resource, "test_staged[" .. tmp .. "/s1]"); eq(rep.events[1].status, "updated")
+  eq(rep.events[3].resource, "execute[barrier]")
+  eq(sys.read(tmp .. "/s3"), "ok")
+end)
+
+test("a failing check makes none of its set and stops the run before the barrier", function()
+  checks = {}
+  local s, rep = converge('test_staged "%T/f1" {}\ntest_staged "%T/f2" { content = "bad" }\n'
+    .. 'execute "barrier" { command = "echo ran > %T/fran" }\n')
+  eq(s.success, false); eq(s.failed, 2); eq(s.not_run, 1)
+  eq(sys.stat(tmp .. "/f1"), nil); eq(sys.stat(tmp .. "/f2"), nil); eq(sys.stat(tmp .. "/fran"), nil)
+  eq(rep.events[1].status, "failed"); eq(rep.events[1].error, "not made: set failed")
+  eq(rep.events[2].error, "bad content")
+  eq(s.error.resource, "test_staged[" .. tmp .. "/f1]")
+end)
+
+test("why-run checks the staged set and makes nothing", function()
+  checks = {}
+  local s, rep = converge('test_staged "%T/w1" {}\n', true)
+  eq(s.success, true); eq(s.updated, 1); eq(#checks, 1)
+  eq(rep.events[1].status, "would-update"); eq(sys.stat(tmp .. "/w1"), nil)
+  s, rep = converge('test_staged "%T/w2" { content = "bad" }\n', true)
+  eq(s.success, false); eq(rep.events[1].status, "failed")
+end)
+
+-- A composite around a staged change.
+require("ccchef.registry").add({
+  name = "test_wrap", properties = { content = { type = "string", default = "ok" } },
+  actions = { "make" }, default_action = "make",
+  converge = function(p, action, ctx, nested)
+    return nested(function(child)
+      local declare = require("ccchef.dsl").declarator(child, require("ccchef.registry").types.test_staged)
+      declare(p.name, { content = p.content })
+      compile.finish(child)
+    end, tmp)
+  end,
+}, "test_engine.lua")
+
+test("a composite waits for the staged changes inside it: updated only if they go live", function()
+  local s, rep = converge('test_wrap "%T/c1" { notifies = { "run", "execute[after]" } }\n'
+    .. 'execute "after" { command = "echo n >> %T/c1-notified", action = "nothing" }\n')
+  eq(s.success, true)
+  eq(rep.events[1].resource, "test_staged[" .. tmp .. "/c1]"); eq(rep.events[1].status, "updated")
+  eq(rep.events[2].resource, "test_wrap[" .. tmp .. "/c1]"); eq(rep.events[2].status, "updated")
+  eq(sys.read(tmp .. "/c1-notified"), "n\n")
+  s, rep = converge('test_wrap "%T/c2" { content = "bad", notifies = { "run", "execute[after2]" } }\n'
+    .. 'execute "after2" { command = "echo n >> %T/c2-notified", action = "nothing" }\n')
+  eq(s.success, false)
+  eq(rep.events[2].resource, "test_wrap[" .. tmp .. "/c2]"); eq(rep.events[2].status, "failed")
+  ok(rep.events[2].error:find("failed inside it", 1, true), rep.events[2].error)
+  eq(sys.stat(tmp .. "/c2-notified"), nil); eq(sys.stat(tmp .. "/c2"), nil)
+end)
+
 test("a resource's status is the worst over its actions", function()
   local r = {}
   Run.record(r, "updated"); Run.record(r, "up-to-date")
