@@ -280,31 +280,6 @@ end
 
 local MAX_NESTING = 20
 
--- The one-line failure of a composite: the inner resource's error and the
--- first lines of its output (Apache's own message from a configtest), so
--- the stderr line says why without the report on stdout. Capped: the
--- whole output is in the inner resource's event.
-local OUTPUT_LINES, OUTPUT_CHARS = 4, 600
-
-local function inner_failure(ref, ev)
-  local text = string.format("%s failed inside it", ref)
-  if not ev then return text end
-  if ev.file then text = text .. string.format(" (%s:%s)", ev.file, tostring(ev.line)) end
-  if ev.error then text = text .. ": " .. ev.error end
-  if ev.output and ev.output ~= "" then
-    local lines = {}
-    for line in ev.output:gmatch("[^\n]+") do
-      line = line:match("^%s*(.-)%s*$")
-      if line ~= "" then lines[#lines + 1] = line end
-      if #lines == OUTPUT_LINES then break end
-    end
-    local out = table.concat(lines, " ")
-    if #out > OUTPUT_CHARS then out = out:sub(1, OUTPUT_CHARS) .. "..." end
-    if out ~= "" then text = text .. " (output: " .. out .. ")" end
-  end
-  return text
-end
-
 -- Converge what a composite resource (a custom resource's action) declares:
 -- body(child) declares into a nested run (ccchef.run.child) that shares
 -- this run's context, reporter and delayed queue, and finishes it
@@ -318,7 +293,7 @@ function M.converge_nested(run, r, body, base)
   body(child)
   for _, cr in ipairs(child.collection) do
     local ok = converge_resource(child, cr, cr.actions, nil)
-    if not ok then errors.converge(inner_failure(cr.ref, child.failure)) end
+    if not ok then errors.converge(errors.inner_failure(cr.ref, child.failure)) end
   end
   -- Staged changes inside it: its own event waits for their verdict
   -- (ccchef.staging), so it is never reported updated, nor notifies, for

@@ -107,6 +107,31 @@ function M.from_lua(msg, kind, what)
   return M.new(kind, prefix .. rest, { file = M.full_name(file), line = tonumber(line) })
 end
 
+-- The one-line failure of a composite: the inner resource's error and the
+-- first lines of its output (Apache's own message from a configtest), so
+-- the stderr line says why without the report on stdout. Capped: the
+-- whole output is in the inner resource's event.
+local OUTPUT_LINES, OUTPUT_CHARS = 4, 600
+
+function M.inner_failure(ref, ev)
+  local text = string.format("%s failed inside it", ref)
+  if not ev then return text end
+  if ev.file then text = text .. string.format(" (%s:%s)", ev.file, tostring(ev.line)) end
+  if ev.error then text = text .. ": " .. ev.error end
+  if ev.output and ev.output ~= "" then
+    local lines = {}
+    for line in ev.output:gmatch("[^\n]+") do
+      line = line:match("^%s*(.-)%s*$")
+      if line ~= "" then lines[#lines + 1] = line end
+      if #lines == OUTPUT_LINES then break end
+    end
+    local out = table.concat(lines, " ")
+    if #out > OUTPUT_CHARS then out = out:sub(1, OUTPUT_CHARS) .. "..." end
+    if out ~= "" then text = text .. " (output: " .. out .. ")" end
+  end
+  return text
+end
+
 -- "web.lua:12: file[/etc/motd]: unknown property 'contnet'"
 function M.format(e)
   local parts = {}

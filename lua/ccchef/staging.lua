@@ -87,17 +87,17 @@ function M.commit(run, finish_action)
       ev.duration = (ev.duration or 0) + (i == 1 and check_time or 0)
       if st.follows then
         -- A composite whose staged changes inside were just decided.
-        local changed, failed_ref = {}, nil
+        local changed, failed = {}, nil
         for _, x in ipairs(st.changed_now) do changed[#changed + 1] = x end
         for _, f in ipairs(st.follows) do
           if f.ev.status == "updated" or f.ev.status == "would-update" then
             changed[#changed + 1] = f.r.ref
           elseif f.ev.status == "failed" and not f.ev.ignored then
-            failed_ref = failed_ref or f.r.ref
+            failed = failed or f
           end
         end
-        if failed_ref then
-          ev.status, ev.error = "failed", failed_ref .. " failed inside it"
+        if failed then
+          ev.status, ev.error = "failed", errors.inner_failure(failed.r.ref, failed.ev)
         elseif #changed > 0 then
           ev.status, ev.changes = why_run and "would-update" or "updated", changed
         else
@@ -148,7 +148,17 @@ function M.commit(run, finish_action)
       end
       if not finish_action(it.run, r, ev) then
         keep_going = false
-        run.failure = run.failure or it.run.failure
+        if it.run == run then
+          run.failure = run.failure or it.run.failure
+        elseif not run.failure then
+          -- Inside a composite: the run's one stderr line names the
+          -- outermost composite the recipe declared and carries the inner
+          -- error with its output, as an unstaged failure inside does.
+          local top = it.run.ahead
+          while top.up do top = top.up end
+          run.failure = { resource = top.r.ref, file = top.r.file, line = top.r.line,
+            error = errors.inner_failure(r.ref, ev) }
+        end
       end
     end
   end
