@@ -486,5 +486,6 @@ int luaopen_ccchef_sys(lua_State *L)
 	luaL_newlib(L, fns);
 	lsys_register_accounts(L);
 	lsys_register_process(L);
+	lsys_register_unix(L);
 	return 1;
 }

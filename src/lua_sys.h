@@ -12,5 +12,7 @@
 void lsys_register_accounts(lua_State *L);
 /* Add sys.now, time, isatty, getpid, geteuid, lock to it. */
 void lsys_register_process(lua_State *L);
+/* Add sys.unix_request (lua_sys_unix.c) to it. */
+void lsys_register_unix(lua_State *L);
 
 #endif
