@@ -1,6 +1,6 @@
 /*
  * lua_sys_process.c: the part of ccchef.sys about this process rather than
- * files: the monotonic and wall clocks, isatty, pid/euid, and the run lock
+ * files: the monotonic and wall clocks, isatty, sleep, pid/euid, and the run lock
  * (a descriptor the process holds until it exits). Split out of lua_sys.c;
  * registered into the sys table by lsys_register_process.
  */
@@ -30,6 +30,17 @@ static int lsys_time(lua_State *L)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 	return 1;
+}
+
+/* Sleep this many seconds (a fraction allowed), for polls that wait on
+ * another program (haproxy's sessions draining). A signal ends it early. */
+static int lsys_sleep(lua_State *L)
+{
+	double s = luaL_checknumber(L, 1);
+	luaL_argcheck(L, s >= 0 && s < 86400, 1, "seconds out of range");
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+	nanosleep(&ts, NULL);
+	return 0;
 }
 
 static int lsys_isatty(lua_State *L)
@@ -77,6 +88,7 @@ void lsys_register_process(lua_State *L)
 		{"now", lsys_now},
 		{"time", lsys_time},
 		{"isatty", lsys_isatty},
+		{"sleep", lsys_sleep},
 		{"getpid", lsys_getpid},
 		{"geteuid", lsys_geteuid},
 		{"lock", lsys_lock},

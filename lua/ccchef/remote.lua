@@ -59,7 +59,9 @@ options:
 usage: ccchef status [options] TARGETS
 
 What each node last converged (from its /var/lib/ccchef/last-run.json): when,
-the run list, how many resources changed or failed, and the ccchef version.
+the run list, how many resources changed or failed, and the ccchef version;
+for a node with a balanced_by attribute, its state on each load balancer
+(ready, drain or maint; open sessions; the balancer's check).
 Takes the ssh options of `remote` (-F, -i, -u, --sudo, -p, -k, --inventory,
 --accept-new-host-key, --connect-timeout) and --format human|json.
 ]],
@@ -146,9 +148,12 @@ function M.cmd_status(args)
     return 2
   end
   local results = fanout.run(res.nodes, res.specs, opts, function(r, ev) render.status_event(format, r, ev) end)
-  local failed = false
+  -- Balanced nodes: their state on each balancer (docs/failover.md).
+  local bok, berr = require("ccchef.balancer").status(opts, res.nodes, results)
+  if not bok then io.stderr:write("ccchef: warning: balancer state unknown: " .. berr .. "\n") end
+  local failed = render.balancer_states(format, results)
   if format == "human" then
-    failed = render.status_table(io.stdout, results)
+    failed = render.status_table(io.stdout, results) or failed
   else
     for _, r in ipairs(results) do if not r.status then failed = true end end
   end

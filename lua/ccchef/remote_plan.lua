@@ -46,6 +46,9 @@ local function our_arch(facts)
   return facts.arch or facts.machine or "x86_64"
 end
 
+-- Shared with ccchef.balancer, which sends balancer nodes the same runner.
+M.runner_file, M.sha256_of, M.our_arch = runner_file, sha256_of, our_arch
+
 -- The nodes file: --inventory, else the kitchen's nodes.lua, else ./nodes.lua.
 function M.load_inventory(opts)
   if opts.inventory then return inventory.load(bundle.abspath(opts.inventory), true) end

@@ -51,6 +51,9 @@ end
 -- inventory (the inventory entries the node may see, by name: its own),
 -- environment, cmdline_layers, why_run, log_level, kitchen.
 local function converge_bundle(spec, dir, opts)
+  -- A balancer's bundle asks for haproxy's runtime API, not a converge
+  -- (`ccchef drain`; docs/failover.md).
+  if spec.balancer ~= nil then return require("ccchef.balancer_agent").run(spec.balancer) end
   local runlist, rerr = check_runlist(spec.run_list or {})
   if not runlist then
     emit_error(rerr)
