@@ -8,7 +8,7 @@ CCCHEF = $(BUILD)/src/ccchef
 # (repeatable, whatever the machine's speed; 15 to 30 s in all).
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_RUNS ?= 3000
-FUZZ_TARGETS = recipe template json bundle
+FUZZ_TARGETS = recipe template json bundle http
 
 .PHONY: all build asan fuzz-build fuzz demo check bench clean deps
 

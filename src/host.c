@@ -179,6 +179,7 @@ static int open_all(lua_State *L)
 		{"ccchef.archive", luaopen_ccchef_archive},
 		{"ccchef.spawn", luaopen_ccchef_spawn},
 		{"ccchef.journal", luaopen_ccchef_journal},
+		{"ccchef.httpc", luaopen_ccchef_httpc},
 		{NULL, NULL},
 	};
 	for (const luaL_Reg *b = bindings; b->name; b++) {

@@ -28,6 +28,7 @@ int luaopen_ccchef_facts(lua_State *L);
 int luaopen_ccchef_archive(lua_State *L);
 int luaopen_ccchef_spawn(lua_State *L);
 int luaopen_ccchef_journal(lua_State *L);
+int luaopen_ccchef_httpc(lua_State *L);
 /* Only in ccchef (the controller), registered by main.c with host_preload. */
 int luaopen_ccchef_ssh(lua_State *L);
 
