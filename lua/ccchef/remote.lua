@@ -127,8 +127,9 @@ function M.cmd_remote(args)
   local detailed = opts.detailed_exitcodes
   local ok, res = xpcall(function()
     -- The balancers' view is read before the plan enters the kitchen
-    -- (relative -k and --inventory are the user's).
-    local ctx = opts.serial and require("ccchef.balancer").context(opts)
+    -- (relative -k and --inventory are the user's). Why-run drains nothing:
+    -- it changes nothing anywhere, balancers included.
+    local ctx = opts.serial and not opts.why_run and require("ccchef.balancer").context(opts)
     local planned = plan.plan_nodes(opts, rest[1], { table.unpack(rest, 2) })
     if ctx and not planned.bad then
       local hok, hooks = pcall(require("ccchef.rollout").hooks, ctx, planned.nodes, opts.drain_timeout)

@@ -107,7 +107,7 @@ function M.run(nodes, specs, opts, on_event, on_progress)
       for j = i, #nodes do
         results[j].skipped = true
         on_event(results[j], { event = "node_error", stage = "serial",
-          message = string.format("not converged: an earlier batch failed (--serial; %d failed, --max-failures %d)",
+          message = string.format("not converged: an earlier batch failed (--serial); %d failed, more than --max-failures %d",
             failures, budget) })
       end
       break

@@ -62,6 +62,13 @@ check; printf '%s\n' "$OUT" | grep '"event":"rollout"' | grep '"node":"e3"' | gr
 	grep -q '"balancer":"lb1"' || fail "e3's drain event names lb1"
 assert_out '"event":"remote_end"'
 
+# Why-run drains nothing (it changes nothing, balancers included).
+remote -n --serial 1 @engine --attr version=v9
+assert_code 0 "why-run rollout"
+assert_not_out ": drain:"
+assert_out "would update"
+for e in e1 e2 e3; do assert_eq "$(server_state $e | cut -d' ' -f1)" "ready" "$e after why-run"; done
+
 # Without --serial nothing is drained (a plain converge of every node).
 remote @engine --attr version=v2
 assert_code 0 "remote without --serial"
