@@ -50,6 +50,7 @@ local function read_stat(socket)
     else
       rows[cells[cols.pxname] .. "/" .. cells[cols.svname]] = {
         sessions = math.tointeger(tonumber(cells[cols.scur])) or 0,
+        queued = math.tointeger(tonumber(cells[cols.qcur])) or 0,
         status = cells[cols.status], check = cells[cols.check_status] or "",
       }
     end
@@ -95,7 +96,8 @@ local function server_state(socket, s)
   if not admin[s.server] or not row then
     return nil, string.format("haproxy has no server %s in backend %s", s.server, s.backend)
   end
-  return { state = admin[s.server], sessions = row.sessions, status = row.status, check = row.check }
+  return { state = admin[s.server], sessions = row.sessions, queued = row.queued, status = row.status,
+    check = row.check }
 end
 
 -- Whether the balancer would send this server traffic: its check says UP
@@ -124,14 +126,16 @@ local function act(b, s)
   while true do
     local st, err = server_state(b.socket, s)
     if not st then return finish(false, nil, err) end
-    if b.action == "drain" and st.sessions == 0 then return finish(true, st) end
+    -- Requests queued for this server (its maxconn reached) are still its.
+    if b.action == "drain" and st.sessions == 0 and st.queued == 0 then return finish(true, st) end
     if b.action == "ready" and is_up(st) then return finish(true, st) end
     if b.action == "state" then return finish(true, st) end
     if sys.now() >= deadline then
       if b.action == "drain" then
-        return finish(false, st, string.format("%d sessions still open after %.0f s", st.sessions, b.timeout or 60))
+        return finish(false, st, string.format("%d sessions still open%s after %g s", st.sessions,
+          st.queued > 0 and string.format(" and %d queued", st.queued) or "", b.timeout or 60))
       end
-      return finish(false, st, string.format("the balancer's check still says %s after %.0f s",
+      return finish(false, st, string.format("the balancer's check still says %s after %g s",
         st.status, b.timeout or 60))
     end
     sys.sleep(POLL)
