@@ -151,8 +151,9 @@ function M.ask(ctx, groups, action, timeout, only, on_event)
         if not tar then errors.input("cannot pack the bundle: " .. perr) end
         local spec = plan.base_spec(opts, g.node)
         spec.mode, spec.runner, spec.runner_sha, spec.arch = "converge", ctx.runner, ctx.runner_sha, ctx.arch
-        -- The waits are the runner's; the session outlives them a little.
-        spec.command_timeout = timeout * #servers + 30
+        -- The wait is the runner's (all its servers at once); the session
+        -- outlives it a little.
+        spec.command_timeout = timeout + 30
         spec.bundle = string.format("%s/balancer-%d.tar", tmpdir, i)
         local wok, werr = sys.write(spec.bundle, tar, util.mode"0600", nil, nil, false)
         if not wok then errors.input("cannot write the bundle: " .. werr) end

@@ -86,18 +86,30 @@ local function read_admin(socket, backend)
   return states
 end
 
--- The state of one server now: { state, sessions, status, check } or nil, message.
-local function server_state(socket, s)
-  local admin, aerr = read_admin(socket, s.backend)
-  if not admin then return nil, aerr end
-  local stat, serr = read_stat(socket)
-  if not stat then return nil, serr end
-  local row = stat[s.backend .. "/" .. s.server]
-  if not admin[s.server] or not row then
-    return nil, string.format("haproxy has no server %s in backend %s", s.server, s.backend)
+-- One reading of haproxy per poll: `show stat` once, `show servers state`
+-- once per backend, whatever the number of servers asked about.
+local function reading(socket)
+  local stat, admin = nil, {}
+  -- The state of one server: { state, sessions, queued, status, check } or
+  -- nil, message.
+  return function(s)
+    if not admin[s.backend] then
+      local a, aerr = read_admin(socket, s.backend)
+      if not a then return nil, aerr end
+      admin[s.backend] = a
+    end
+    if not stat then
+      local serr
+      stat, serr = read_stat(socket)
+      if not stat then return nil, serr end
+    end
+    local row = stat[s.backend .. "/" .. s.server]
+    if not admin[s.backend][s.server] or not row then
+      return nil, string.format("haproxy has no server %s in backend %s", s.server, s.backend)
+    end
+    return { state = admin[s.backend][s.server], sessions = row.sessions, queued = row.queued,
+      status = row.status, check = row.check }
   end
-  return { state = admin[s.server], sessions = row.sessions, queued = row.queued, status = row.status,
-    check = row.check }
 end
 
 -- Whether the balancer would send this server traffic: its check says UP
@@ -107,39 +119,68 @@ local function is_up(st)
   return st.status == "UP" or st.status == "no check"
 end
 
-local function act(b, s)
-  local t0 = sys.now()
-  local ev = { event = "balancer", action = b.action, backend = s.backend, server = s.server }
-  local function finish(ok, st, message)
-    ev.ok, ev.message, ev.waited = ok, message, sys.now() - t0
+-- Whether a server reached what the action asks, and if not, why (for
+-- the message at the timeout).
+local function reached(action, st, timeout)
+  -- Requests queued for this server (its maxconn reached) are still its.
+  if action == "drain" then
+    if st.sessions == 0 and st.queued == 0 then return true end
+    return false, string.format("%d sessions still open%s after %g s", st.sessions,
+      st.queued > 0 and string.format(" and %d queued", st.queued) or "", timeout)
+  elseif action == "ready" then
+    if is_up(st) then return true end
+    return false, string.format("the balancer's check still says %s after %g s", st.status, timeout)
+  end
+  return true
+end
+
+-- Sets every server first, then waits for them together: a batch of
+-- nodes drains in the time of its slowest session, not in the sum.
+local function act_all(b)
+  local t0, timeout = sys.now(), b.timeout or 60
+  local all_ok = true
+  local function finish(s, ok, st, message)
+    local ev = { event = "balancer", action = b.action, backend = s.backend, server = s.server,
+      ok = ok, message = message, waited = sys.now() - t0 }
     if st then ev.state, ev.sessions, ev.status, ev.check = st.state, st.sessions, st.status, st.check end
     emit(ev)
-    return ok
+    if not ok then all_ok = false end
   end
-  if b.action == "drain" or b.action == "ready" then
-    local answer, err = command(b.socket, string.format("set server %s/%s state %s", s.backend, s.server, b.action))
-    if not answer then return finish(false, nil, err) end
-    -- Success is an empty answer; anything else is haproxy's refusal.
-    if answer:find("%S") then return finish(false, nil, "haproxy: " .. (answer:gsub("%s+$", ""))) end
-  end
-  local deadline = t0 + (b.timeout or 60)
-  while true do
-    local st, err = server_state(b.socket, s)
-    if not st then return finish(false, nil, err) end
-    -- Requests queued for this server (its maxconn reached) are still its.
-    if b.action == "drain" and st.sessions == 0 and st.queued == 0 then return finish(true, st) end
-    if b.action == "ready" and is_up(st) then return finish(true, st) end
-    if b.action == "state" then return finish(true, st) end
-    if sys.now() >= deadline then
-      if b.action == "drain" then
-        return finish(false, st, string.format("%d sessions still open%s after %g s", st.sessions,
-          st.queued > 0 and string.format(" and %d queued", st.queued) or "", b.timeout or 60))
+  local pending = {}
+  for _, s in ipairs(b.servers) do
+    if b.action == "state" then
+      pending[#pending + 1] = s
+    else
+      local answer, err = command(b.socket, string.format("set server %s/%s state %s", s.backend, s.server, b.action))
+      -- Success is an empty answer; anything else is haproxy's refusal.
+      if not answer then
+        finish(s, false, nil, err)
+      elseif answer:find("%S") then
+        finish(s, false, nil, "haproxy: " .. (answer:gsub("%s+$", "")))
+      else
+        pending[#pending + 1] = s
       end
-      return finish(false, st, string.format("the balancer's check still says %s after %g s",
-        st.status, b.timeout or 60))
     end
-    sys.sleep(POLL)
   end
+  local deadline = t0 + timeout
+  while #pending > 0 do
+    local state_of, still = reading(b.socket), {}
+    local late = sys.now() >= deadline
+    for _, s in ipairs(pending) do
+      local st, err = state_of(s)
+      if not st then
+        finish(s, false, nil, err)
+      else
+        local ok, why = reached(b.action, st, timeout)
+        if ok then finish(s, true, st)
+        elseif late then finish(s, false, st, why)
+        else still[#still + 1] = s end
+      end
+    end
+    pending = still
+    if #pending > 0 then sys.sleep(POLL) end
+  end
+  return all_ok
 end
 
 -- The runner's entry: returns its exit code.
@@ -149,10 +190,7 @@ function M.run(b)
     emit({ event = "error", kind = "input", message = "run.json: balancer needs socket, action and servers" })
     return 2
   end
-  local ok = true
-  for _, s in ipairs(b.servers) do
-    if not act(b, s) then ok = false end
-  end
+  local ok = act_all(b)
   emit({ event = "run_end", balancer = true, success = ok })
   return ok and 0 or 1
 end
