@@ -162,11 +162,18 @@ else
   local master = "\"$(cat " .. q(pidfile) .. ")\""
   service(a.service) {
     status_command = "test -s " .. q(pidfile) .. " && kill -0 " .. master,
-    start_command = "haproxy -W -D -f " .. q(config) .. " -p " .. q(pidfile),
+    -- The daemonized master writes its PID file a moment after the
+    -- command returns: wait for it, so a reload right after a start (a
+    -- first converge notifies one) finds the master.
+    -- (A PID file left by a killed haproxy is removed first: start runs
+    -- only when the status says none is running.)
+    start_command = "rm -f " .. q(pidfile) .. "; haproxy -W -D -f " .. q(config) .. " -p " .. q(pidfile)
+      .. " && i=0; while [ ! -s " .. q(pidfile) .. " ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done",
     stop_command = "kill " .. master,
     reload_command = "kill -USR2 " .. master,
     restart_command = "pid=" .. master .. "; kill \"$pid\"; i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do"
-      .. " sleep 0.1; i=$((i+1)); done; haproxy -W -D -f " .. q(config) .. " -p " .. q(pidfile),
+      .. " sleep 0.1; i=$((i+1)); done; rm -f " .. q(pidfile) .. "; haproxy -W -D -f " .. q(config) .. " -p " .. q(pidfile)
+      .. " && i=0; while [ ! -s " .. q(pidfile) .. " ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done",
     action = "start",
   }
 end
