@@ -75,6 +75,7 @@ load_wait grow
 echo "case 6: sent $LOAD_SENT, failed $LOAD_FAILED across the reload; e4 answered $(load_count grow "e4 v1")"
 assert_eq "$LOAD_SENT" 500 "requests sent"
 assert_eq "$LOAD_FAILED" 0 "failed requests across the reload: $LOAD_ERRORS"
+check; [ "$(load_count grow "e4 v1")" -gt 0 ] || fail "e4 answered nothing in the load that spanned its arrival: $LOAD_JSON"
 load_run grown 100 4
 assert_eq "$LOAD_FAILED" 0 "failed requests after the reload"
 check; [ "$(load_count grown "e4 v1")" -gt 0 ] || fail "e4 answers nothing: $LOAD_JSON"
