@@ -7,6 +7,7 @@
 -- not require the recipe language (docs/architecture.md).
 local dsl = require("ccchef.dsl")
 local errors = require("ccchef.errors")
+local node_query = require("ccchef.node_query")
 local registry = require("ccchef.registry")
 local Run = require("ccchef.run")
 local sys = require("ccchef.sys")
@@ -182,6 +183,12 @@ function M.compile(opts, recipes)
       return util.join(run.current_dir or ".", rel)
     end,
     kitchen_path = function(path, what) return M.kitchen_path(run, path, what) end,
+    -- Other nodes' inventory entries (ccchef.node_query); not a tail call,
+    -- so a misuse is reported at the recipe's line.
+    nodes = function(query, opts)
+      local found = node_query.query(run.opts.nodes, query, opts)
+      return found
+    end,
     -- A relative path a recipe reads is the kitchen's: `remote` ships it.
     read_file = function(path)
       if type(path) ~= "string" then

@@ -4,6 +4,8 @@
 local backup = require("ccchef.backup")
 local diff = require("ccchef.diff")
 local errors = require("ccchef.errors")
+local private_dir = require("ccchef.private_dir")
+local proc = require("ccchef.proc")
 local sys = require("ccchef.sys")
 local util = require("ccchef.util")
 
@@ -265,6 +267,43 @@ function M.apply_content(p, cur, action, steps, ctx)
     if not ok then errors.converge(err) end
   end
   return info
+end
+
+-- verify (Chef's verify, Ansible's validate): a shell command run on the
+-- candidate content before it replaces the file. The candidate is a file
+-- of its own in a fresh private directory (mode 0700: no other user can
+-- read or swap it), named like the target, because some checkers go by
+-- the name; %{path} in the command becomes its shell-quoted path. Runs in
+-- load, so why-run asks the same question (it only reads the candidate,
+-- like a guard: docs/cli.md). Raises with the command's output when the
+-- command fails; returns nothing when the content does not change.
+function M.verify(p, cur, ctx)
+  if p.verify == nil or cur.same then return end
+  if cur.exists and cur.type ~= "file" then return end -- plan reports it
+  local dir, derr = private_dir.create()
+  if not dir then errors.converge("verify: " .. derr) end
+  local cand = dir .. "/" .. util.basename(p.path)
+  local ok, err
+  if cur.want == nil and cur.source_file then
+    ok, err = sys.copy(cand, cur.source_file, util.mode"0600", nil, nil, false)
+  else
+    ok, err = sys.write(cand, cur.want or "", util.mode"0600", nil, nil, false)
+  end
+  if not ok then
+    private_dir.remove(dir)
+    errors.converge("verify: cannot write the candidate: " .. err)
+  end
+  local cmd = p.verify:gsub("%%{path}", function() return util.shell_quote(cand) end)
+  local res, rerr = proc.run(cmd, { timeout = ctx.command_timeout })
+  private_dir.remove(dir)
+  local shown = p.sensitive and "(sensitive)" or ("`" .. p.verify .. "`")
+  if not res then errors.converge("verify command " .. shown .. " could not start: " .. rerr) end
+  if res.timed_out then errors.converge("verify command " .. shown .. " timed out; the file was not written") end
+  if res.status ~= 0 or res.signal ~= 0 then
+    local how = res.signal ~= 0 and ("killed by signal " .. res.signal) or ("exit " .. res.status)
+    errors.converge(string.format("verify command %s failed (%s); the file was not written", shown, how),
+      { output = not p.sensitive and res.output or nil })
+  end
 end
 
 -- rm -rf for directory and remote_directory deletes, by descriptors in C

@@ -13,6 +13,8 @@ local M = {
     content = { type = "string" },
     source = { type = "string" },
     backup = { type = "backup" },
+    -- A command run on the candidate (%{path}) before it goes live.
+    verify = { type = "string" },
   }),
   actions = { "create", "delete", "create_if_missing", "touch" },
   default_action = "create",
@@ -58,10 +60,16 @@ end
 
 -- What is wanted goes with the state read (cur.want, cur.source_file),
 -- never into p.
-function M.load(p, ctx)
+function M.load(p, ctx, action)
   local want, source_file, size = wanted_content(p)
-  if source_file then return fileops.load_copy(p.path, source_file, size) end
-  return fileops.load_file(p.path, want, p, ctx)
+  local cur
+  if source_file then
+    cur = fileops.load_copy(p.path, source_file, size)
+  else
+    cur = fileops.load_file(p.path, want, p, ctx)
+  end
+  if action ~= "delete" then fileops.verify(p, cur, ctx) end
+  return cur
 end
 
 M.plan = fileops.plan_content

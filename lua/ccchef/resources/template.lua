@@ -16,6 +16,8 @@ local M = {
     source = { type = "string", required = true },
     vars = { type = "table", default = {} },
     backup = { type = "backup" },
+    -- A command run on the candidate (%{path}) before it goes live.
+    verify = { type = "string" },
   }),
   actions = { "create", "delete", "create_if_missing" },
   default_action = "create",
@@ -80,7 +82,7 @@ function M.validate(props, r)
   props._rendered = text
 end
 
-function M.load(p, ctx)
+function M.load(p, ctx, action)
   local want = p._rendered
   if want == nil then
     -- Only lazy source or vars get here: the error comes from a lazy value.
@@ -88,7 +90,9 @@ function M.load(p, ctx)
     if not text then errors.converge(err, { lazy = true }) end
     want = text
   end
-  return fileops.load_file(p.path, want, p, ctx)
+  local cur = fileops.load_file(p.path, want, p, ctx)
+  if action ~= "delete" then fileops.verify(p, cur, ctx) end
+  return cur
 end
 
 M.plan = fileops.plan_content
