@@ -22,7 +22,7 @@ assert_code 0 "first rollout"
 for e in e1 e2 e3; do
 	assert_out "$e: drain: drained: lb1 engines: drain, 0 sessions"
 	assert_out "$e: undrain: back in service: lb1 engines: ready, "
-	check; printf '%s\n' "$OUT" | grep -qE "^$e +converged +2 +1 +0 " || fail "row of $e"
+	check; printf '%s\n' "$OUT" | grep -qE "^$e +converged +2 +0 +0 " || fail "row of $e (content already v1, check passing: 0 updated)"
 done
 # One at a time: e1 is back before e2 is drained, e2 before e3.
 check; printf '%s\n' "$OUT" | grep -E '^e[123]: (drain|undrain):' | cut -d: -f1,2 | tr '\n' ' ' |

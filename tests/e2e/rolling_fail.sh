@@ -26,7 +26,7 @@ echo "case 4 (health check fails on e2, budget 0): $SENT requests sent, $FAILED 
 assert_code 1 "a failed health check fails the rollout"
 assert_eq "$FAILED" 0 "failed requests while e2 fails"
 check; printf '%s\n' "$OUT" | grep -qE "^e1 +converged " || fail "e1 converged"
-check; printf '%s\n' "$OUT" | grep -qE "^e2 +failed .*execute\[health check\]" || fail "e2 failed on its health check"
+check; printf '%s\n' "$OUT" | grep -qE "^e2 +failed .*http_check\[http://127.0.0.1:[0-9]+/missing\]" || fail "e2 failed on its health check"
 check; printf '%s\n' "$OUT" | grep -qE "^e3 +not run " || fail "e3 not run"
 assert_out "e2: undrain: left drained: its run failed"
 assert_err "e3: error: not converged: an earlier batch failed (--serial); 1 failed, more than --max-failures 0"
@@ -41,7 +41,7 @@ done
 
 status_cmd @engine
 assert_code 0 "status"
-check; printf '%s\n' "$OUT" | grep -E '^e2 ' | grep 'failed: execute\[health check\]' | grep -q 'lb1 engines: drain, 0 sessions' ||
+check; printf '%s\n' "$OUT" | grep -E '^e2 ' | grep 'failed: http_check\[' | grep -q 'lb1 engines: drain, 0 sessions' ||
 	fail "status shows e2 failed and drained"
 check; printf '%s\n' "$OUT" | grep -E '^e1 ' | grep -q 'lb1 engines: ready, 0 sessions, UP' || fail "status of e1"
 status_cmd @engine --format json

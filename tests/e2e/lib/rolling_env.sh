@@ -205,9 +205,8 @@ EOC
 	# own view: its Apache answers with the new content).
 	cat >"$T/k/cookbooks/site/recipes/default.lua" <<'EOC'
 file(node.root .. "/www/index.html") { content = node.name .. " " .. node.version .. "\n", mode = "0644" }
-execute "health check" {
-  command = "curl -sf --max-time 5 http://127.0.0.1:" .. node.port .. (node.health_path or "/")
-    .. " | grep -qx '" .. node.name .. " " .. node.version .. "'",
+http_check("http://127.0.0.1:" .. node.port .. (node.health_path or "/")) {
+  expect_body = node.name .. " " .. node.version, retries = 2, retry_delay = 0.1,
 }
 EOC
 }
