@@ -183,6 +183,8 @@ function M.ask(ctx, groups, action, timeout, only, on_event)
         if not (r.answered and r.answered[s.backend .. "/" .. s.server]) then
           outcomes[s.server] = outcomes[s.server] or {}
           table.insert(outcomes[s.server], { balancer = r.name, backend = s.backend, ok = false, message = why })
+          on_event(s.server, r.name, { event = "balancer", action = action, backend = s.backend, server = s.server,
+            ok = false, message = why })
         end
       end
     end

@@ -75,4 +75,48 @@ remote --serial 1 @engine --attr version=v3
 assert_code 0 "rollout after the fix"
 assert_out "e2: undrain: back in service"
 assert_eq "$(server_state e2 | cut -d' ' -f1,3)" "ready UP" "e2 back in service"
+
+# A node that converges (its own check passes) but that the balancer's
+# check does not take back: undrain waits --drain-timeout for UP, then
+# drains it again and fails it.
+cat >"$T/wait_down.sh" <<EOC
+#!/usr/bin/python3
+# Until haproxy's check says e3 is DOWN (at most 20 s).
+import socket, sys, time
+for _ in range(200):
+    s = socket.socket(socket.AF_UNIX); s.connect("$T/lb/admin.sock"); s.sendall(b"show stat\\n")
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        out += b
+    for line in out.decode().splitlines():
+        c = line.split(",")
+        if len(c) > 17 and c[0] == "engines" and c[1] == "e3" and c[17] == "DOWN": sys.exit(0)
+    time.sleep(0.1)
+sys.exit(1)
+EOC
+chmod +x "$T/wait_down.sh"
+sed -i "s|e3 = { host = \"e3\", roles = { \"engine\" }, attributes = { |&break_root = true, health_path = \"/cgi/slow?0\", health_body = \"slow e3\", wait_down = \"$T/wait_down.sh\", |" nodes.lua
+remote --serial 1 --drain-timeout 1 @engine --attr version=v3
+assert_code 1 "a node the balancer does not take back"
+assert_out "e3: undrain: the balancer does not take it back, drained again: lb1 engines: ready, 0 sessions, DOWN"
+assert_out "the balancer's check still says DOWN after 1 s"
+check; printf '%s\n' "$OUT" | grep -qE "^e3 +failed +3 +2 +0 .*the balancer does not take it back" || fail "e3 row"
+assert_eq "$(server_state e3 | cut -d' ' -f1,3)" "drain DOWN" "e3 drained again"
+
+# The balancer node unreachable: a node that cannot be drained is not
+# converged (it might still serve requests), and the rollout stops.
+stop_node lb1
+remote --serial 1 @engine --attr version=v4
+assert_code 1 "rollout with the balancer down"
+assert_out "e1: drain: not drained, so not converged: lb1 engines: cannot connect to 127.0.0.1 port $PORT_lb1"
+check; printf '%s\n' "$OUT" | grep -qE "^e1 +failed +- +- +- .*not drained" || fail "e1 row"
+check; printf '%s\n' "$OUT" | grep -qE "^e2 +not run " || fail "e2 not run"
+eval "port=\$HTTP_PORT_e1"
+assert_eq "$(curl -s "http://127.0.0.1:$port/")" "e1 v3" "e1 not converged"
+"$CCCHEF" drain -F "$T/ssh/config" --runner "$RUNNER" e1 >"$T/.out" 2>"$T/.err"
+CODE=$? OUT=$(cat "$T/.out") ERR=$(cat "$T/.err")
+assert_code 1 "drain with the balancer down"
+assert_err "e1: error: lb1 engines: cannot connect"
 finish

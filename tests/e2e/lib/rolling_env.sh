@@ -204,9 +204,16 @@ EOC
 	# The deploy: the engine's content, then its health check (the node's
 	# own view: its Apache answers with the new content).
 	cat >"$T/k/cookbooks/site/recipes/default.lua" <<'EOC'
-file(node.root .. "/www/index.html") { content = node.name .. " " .. node.version .. "\n", mode = "0644" }
+if node.break_root then
+  -- A deploy the node's own check passes but the balancer's does not (its
+  -- check asks for /): the test waits until haproxy has seen it.
+  file(node.root .. "/www/index.html") { action = "delete" }
+  execute(node.wait_down) {}
+else
+  file(node.root .. "/www/index.html") { content = node.name .. " " .. node.version .. "\n", mode = "0644" }
+end
 http_check("http://127.0.0.1:" .. node.port .. (node.health_path or "/")) {
-  expect_body = node.name .. " " .. node.version, retries = 2, retry_delay = 0.1,
+  expect_body = node.health_body or (node.name .. " " .. node.version), retries = 2, retry_delay = 0.1,
 }
 EOC
 }
