@@ -25,10 +25,11 @@ local function phrase(list)
   return table.concat(parts, "; ")
 end
 
--- The balancers' answers become each node's one rollout event per phase
--- (sent when all its balancers answered); a balancer's own trouble
--- (unreachable, a runner error) is in those events' messages too.
-local function relay() return function() end end
+-- The balancers' answers are not shown one by one: they become each
+-- node's one rollout event per phase (sent when all its balancers
+-- answered), whose message carries a balancer's own trouble (unreachable,
+-- a runner error) too.
+local function ignore() end
 
 -- The hooks for remote_fanout, or nil when no node of the run is balanced.
 -- ctx: ccchef.balancer.context, made before the controller entered the
@@ -62,7 +63,7 @@ function M.hooks(ctx, nodes, timeout)
   function hooks.before(results, first, last, on_event)
     local only = batch_set(results, first, last, function(r) return r.code == nil end)
     if not only then return end
-    local outcomes = balancer.ask(ctx, groups, "drain", timeout, only, relay())
+    local outcomes = balancer.ask(ctx, groups, "drain", timeout, only, ignore)
     for j = first, last do
       local r = results[j]
       if only[r.name] then
@@ -87,7 +88,7 @@ function M.hooks(ctx, nodes, timeout)
       end
     end
     if not back then return end
-    local outcomes = balancer.ask(ctx, groups, "ready", timeout, back, relay())
+    local outcomes = balancer.ask(ctx, groups, "ready", timeout, back, ignore)
     local again = {}
     for j = first, last do
       local r = results[j]
@@ -106,7 +107,7 @@ function M.hooks(ctx, nodes, timeout)
     end
     -- The balancer's check failed: no traffic goes there anyway, but the
     -- node is left as a failed node is, drained (no wait: it has none).
-    if next(again) then balancer.ask(ctx, groups, "drain", 1, again, relay()) end
+    if next(again) then balancer.ask(ctx, groups, "drain", 1, again, ignore) end
   end
   return hooks
 end
