@@ -118,7 +118,7 @@ local function controller_line(r, ev)
       ev.fingerprint, ev.known_hosts))
   elseif e == "node_error" then
     io.stderr:write(string.format("%s: error: %s\n", r.name, ev.message))
-  elseif e == "rollout" then
+  elseif e == "rollout" and ev.phase ~= "converge" then
     io.stdout:write(string.format("%s: %s: %s\n", r.name, ev.phase, ev.message))
   elseif e == "stderr" then
     io.stderr:write(string.format("%s: | %s\n", r.name, ev.line))

@@ -13,7 +13,8 @@
 --           check stays down is drained again and failed. A node whose
 --           converge failed stays drained.
 --
--- Each step is a `rollout` event per node {phase, ok, message, balancers}.
+-- Each phase is a `rollout` event per node {phase = "drain" | "converge" |
+-- "undrain", ok, message, balancers}.
 local balancer = require("ccchef.balancer")
 local render = require("ccchef.remote_render")
 
@@ -83,8 +84,11 @@ function M.hooks(ctx, nodes, timeout)
     local back = batch_set(results, first, last, function(r) return r.code == 0 end)
     for j = first, last do
       local r = results[j]
-      if served[r.name] and r.code ~= 0 and not (r.node_error and r.node_error.stage == "drain") then
-        event(on_event, r, "undrain", false, "left drained: its run failed")
+      if served[r.name] and not (r.node_error and r.node_error.stage == "drain") then
+        -- The converge's own events and summary are the human output of
+        -- this phase; the event marks it for JSON readers.
+        event(on_event, r, "converge", r.code == 0, r.code == 0 and "converged" or "failed")
+        if r.code ~= 0 then event(on_event, r, "undrain", false, "left drained: its run failed") end
       end
     end
     if not back then return end

@@ -24,6 +24,8 @@ for e in e1 e2 e3; do
 	assert_out "$e: undrain: back in service: lb1 engines: ready, "
 	check; printf '%s\n' "$OUT" | grep -qE "^$e +converged +2 +0 +0 " || fail "row of $e (content already v1, check passing: 0 updated)"
 done
+# The converge phase is the node's own lines in human output.
+assert_not_out ": converge: "
 # One at a time: e1 is back before e2 is drained, e2 before e3.
 check; printf '%s\n' "$OUT" | grep -E '^e[123]: (drain|undrain):' | cut -d: -f1,2 | tr '\n' ' ' |
 	grep -qx 'e1: drain e1: undrain e2: drain e2: undrain e3: drain e3: undrain ' ||
@@ -57,7 +59,10 @@ done
 # JSON: the rollout events, with node, phase and each balancer's answer.
 remote --serial 2 @engine --attr version=v2 --format json
 assert_code 0 "rollout, json"
-check; [ "$(printf '%s\n' "$OUT" | grep -c '"event":"rollout"')" = 6 ] || fail "6 rollout events"
+for phase in drain converge undrain; do
+	check; [ "$(printf '%s\n' "$OUT" | grep '"event":"rollout"' | grep -c "\"phase\":\"$phase\"")" = 3 ] ||
+		fail "3 rollout events of phase $phase"
+done
 check; printf '%s\n' "$OUT" | grep '"event":"rollout"' | grep '"node":"e3"' | grep '"phase":"drain"' |
 	grep -q '"balancer":"lb1"' || fail "e3's drain event names lb1"
 assert_out '"event":"remote_end"'
