@@ -315,5 +315,6 @@ int luaopen_ccchef_sys(lua_State *L)
 	lsys_register_change(L);
 	lsys_register_accounts(L);
 	lsys_register_process(L);
+	lsys_register_unix(L);
 	return 1;
 }

@@ -20,7 +20,9 @@ int *lsys_fd_new(lua_State *L);
 void lsys_register_change(lua_State *L);
 /* Add sys.user, sys.group, sys.grouplist to the table on top of L's stack. */
 void lsys_register_accounts(lua_State *L);
-/* Add sys.now, time, isatty, getpid, geteuid, lock to it. */
+/* Add sys.now, time, isatty, sleep, getpid, geteuid, lock to it. */
 void lsys_register_process(lua_State *L);
+/* Add sys.unix_request (lua_sys_unix.c) to it. */
+void lsys_register_unix(lua_State *L);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * lua_sys_process.c: the part of ccchef.sys about this process rather than
- * files: the monotonic and wall clocks, isatty, pid/euid, and the run lock
+ * files: the monotonic and wall clocks, sleep, isatty, pid/euid, and the run lock
  * (a descriptor the process holds until it exits). Split out of lua_sys.c;
  * registered into the sys table by lsys_register_process.
  */
@@ -29,6 +29,19 @@ static int lsys_time(lua_State *L)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	return 1;
+}
+
+/* sleep(seconds) -> true, or false when a signal (SIGTERM: stop the run)
+ * cut it short: the caller stops waiting instead of sleeping on. For the
+ * delay between the attempts of an http_check. */
+static int lsys_sleep(lua_State *L)
+{
+	double s = luaL_checknumber(L, 1);
+	luaL_argcheck(L, s >= 0 && s <= 86400, 1, "seconds must be 0-86400");
+	struct timespec ts = { .tv_sec = (time_t)s,
+			       .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+	lua_pushboolean(L, nanosleep(&ts, NULL) == 0);
 	return 1;
 }
 
@@ -75,6 +88,7 @@ void lsys_register_process(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"now", lsys_now},
+		{"sleep", lsys_sleep},
 		{"time", lsys_time},
 		{"isatty", lsys_isatty},
 		{"getpid", lsys_getpid},

@@ -21,6 +21,9 @@ commands:
   remote [options] TARGETS [RUNLIST...]
                                converge other machines over SSH
   status [options] TARGETS     what each node last converged, when, how it went
+                               (and, for balanced nodes, their balancer state)
+  drain [options] TARGETS      take nodes out of their load balancers (0 sessions)
+  undrain [options] TARGETS    put them back (ready, the balancer's check UP)
   facts                        print what ccchef knows about this machine (JSON)
   new cookbook NAME            scaffold a cookbook that converges as it is
   help [COMMAND]               show help
@@ -165,6 +168,8 @@ local function cmd_help(args)
     io.stdout:write(HELP[topic])
   elseif topic == "remote" or topic == "status" then
     io.stdout:write(require("ccchef.remote").HELP[topic])
+  elseif topic == "drain" or topic == "undrain" then
+    io.stdout:write(require("ccchef.drain").HELP[topic])
   else
     usage_error("no help for '" .. topic .. "'")
   end
@@ -184,6 +189,8 @@ local COMMANDS = {
   apply = cmd_apply, attrs = cmd_attrs, facts = cmd_facts, help = cmd_help, new = cmd_new,
   remote = function(args) return require("ccchef.remote").cmd_remote(args) end,
   status = function(args) return require("ccchef.remote").cmd_status(args) end,
+  drain = function(args) return require("ccchef.drain").run(args, "drain") end,
+  undrain = function(args) return require("ccchef.drain").run(args, "ready") end,
   -- Internal: one node of a remote run, started by `remote` itself.
   ["__node"] = function() return require("ccchef.remote_node").node_main() end,
 }

@@ -8,6 +8,7 @@
 local dsl = require("ccchef.dsl")
 local python_build = require("ccchef.python_build")
 local errors = require("ccchef.errors")
+local node_query = require("ccchef.node_query")
 local registry = require("ccchef.registry")
 local Run = require("ccchef.run")
 local sys = require("ccchef.sys")
@@ -239,6 +240,12 @@ function M.compile(opts, recipes)
     -- The build step of a deploy that makes the release's virtualenv
     -- (docs/python.md).
     python_build = python_build.step,
+    -- Other nodes' inventory entries (ccchef.node_query); not a tail call,
+    -- so a misuse is reported at the recipe's line.
+    nodes = function(query, opts)
+      local found = node_query.query(run.opts.nodes, query, opts)
+      return found
+    end,
     -- A relative path a recipe reads is the kitchen's: `remote` ships it.
     read_file = function(path)
       if type(path) ~= "string" then

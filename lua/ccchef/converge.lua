@@ -127,13 +127,24 @@ function M.prepare(opts, runlist, facts)
     environment = opts.environment or (node_entry and node_entry.environment),
     node_entry = node_entry, node_name = node_name, cli_layers = layers,
   }, facts)
+  -- What nodes() answers from (ccchef.node_query): the entries and answers
+  -- a bundle carries on a node, the inventory the controller read, or the
+  -- kitchen's nodes.lua.
+  local environment = opts.environment or (node_entry and node_entry.environment)
+  local node_query = require("ccchef.node_query")
+  local nodes
+  if opts.node_queries then
+    nodes = node_query.from_bundle(opts.node_inventory, opts.node_queries, environment)
+  else
+    nodes = node_query.from_inventory(opts.inventory or (kitchen and kitchen:inventory()) or {}, environment)
+  end
   if kitchen and not loaded_kitchens[root] then
     loaded_kitchens[root] = true
     require("ccchef.custom").load_kitchen(kitchen, require("ccchef.registry"))
   end
   return {
     kitchen = kitchen, entries = entries, run_list = items, attributes = set, roles = roles, root = root,
-    node = kitchen_mod.node_view(set, facts),
+    node = kitchen_mod.node_view(set, facts), nodes = nodes, environment = environment,
   }
 end
 
@@ -149,7 +160,7 @@ function M.compile_only(opts, runlist, facts)
   end
   local run = require("ccchef.compile").compile({
     why_run = true, node = prep.node, kitchen = prep.kitchen, run_list = prep.run_list,
-    reporter = { print = function() end },
+    reporter = { print = function() end }, nodes = prep.nodes,
   }, prep.entries)
   return prep, run
 end
@@ -237,10 +248,13 @@ function M.run(opts, runlist, reporter)
     return inner(self, ev)
   end
   local t0 = sys.now()
-  local run_list = runlist
+  local run_list, environment = runlist, opts.environment
   local ok, result = xpcall(function()
     local prep = M.prepare(opts, runlist, facts)
     run_list = prep.run_list
+    -- The run's environment as prepare found it (-E, else the node's
+    -- inventory entry): last-run.json says the same under apply -N and remote.
+    environment = prep.environment
     if #prep.entries == 0 then
       options.usage_error("apply needs a run list: recipe files, recipe:COOKBOOK, role:NAME")
     end
@@ -253,6 +267,7 @@ function M.run(opts, runlist, reporter)
       command_timeout = options.number_option(opts, "command_timeout", 3600),
       node = prep.node,
       kitchen = prep.kitchen,
+      nodes = prep.nodes,
       reporter = reporter,
       run_list = prep.run_list,
       remote_node = opts.remote_node,
@@ -287,7 +302,7 @@ function M.run(opts, runlist, reporter)
   if not opts.why_run and not (err and err.kind == "input") then
     local info = {
       time = os.time(), node = opts.node_name or facts.hostname, run_list = json.array(run_list),
-      version = M.VERSION, environment = opts.environment,
+      version = M.VERSION, environment = environment,
       success = err == nil and summary.success and summary.failed == 0,
       exit_code = code, duration = sys.now() - t0, failed_resources = failed,
     }

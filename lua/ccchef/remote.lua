@@ -44,7 +44,15 @@ options:
   --sudo                   run the runner as root through the node's
                            ccchef-sudo-install (sudo -n; docs/remote.md, "sudo")
   -p, --parallel N         converge N nodes at once (default 10)
-  --serial N               rolling: N nodes at a time, stop when a batch fails
+  --serial N               rolling: N nodes at a time, stop when a batch fails;
+                           nodes with a balanced_by attribute are drained on
+                           their load balancers before, and put back after
+                           (docs/failover.md, "Rolling deploys")
+  --max-failures N|N%      with --serial: go on until more than N nodes (or
+                           N% of them) failed (default 0)
+  --drain-timeout S        with --serial: wait at most S seconds for a node's
+                           sessions to end, and for the balancer's check to
+                           take it back (default 60)
   --accept-new-host-key    record the host key of a node not in known_hosts
                            (a changed key is always refused)
   --connect-timeout S      give up connecting after S seconds (default 10)
@@ -59,7 +67,9 @@ options:
 usage: ccchef status [options] TARGETS
 
 What each node last converged (from its /var/lib/ccchef/last-run.json): when,
-the run list, how many resources changed or failed, and the ccchef version.
+the run list, how many resources changed or failed, and the ccchef version;
+for a node with a balanced_by attribute, its state on each load balancer
+(ready, drain or maint; open sessions; the balancer's check).
 Takes the ssh options of `remote` (-F, -i, -u, --sudo, -p, -k, --inventory,
 --accept-new-host-key, --connect-timeout) and --format human|json.
 ]],
@@ -76,6 +86,8 @@ local REMOTE_ONLY = {
   ["--sudo"] = { "sudo" },
   ["-p"] = { "parallel", true }, ["--parallel"] = { "parallel", true },
   ["--serial"] = { "serial", true },
+  ["--max-failures"] = { "max_failures", true },
+  ["--drain-timeout"] = { "drain_timeout", true },
   ["--accept-new-host-key"] = { "accept_new" },
   ["--connect-timeout"] = { "connect_timeout", true },
   ["--command-timeout"] = { "command_timeout", true },
@@ -95,6 +107,13 @@ local function common_setup(args)
     opts.serial = math.tointeger(options.number_option(opts, "serial", 1))
     if not opts.serial or opts.serial < 1 then usage_error("--serial needs a positive integer") end
   end
+  if opts.max_failures then
+    local n, pct = opts.max_failures:match("^(%d+)(%%?)$")
+    if not n then usage_error("--max-failures needs N or N%") end
+    if not opts.serial then usage_error("--max-failures needs --serial") end
+    opts.max_failures = { count = tonumber(n), percent = pct == "%" }
+  end
+  opts.drain_timeout = options.number_option(opts, "drain_timeout", 60)
   opts.connect_timeout = options.number_option(opts, "connect_timeout", 10)
   opts.command_timeout = options.number_option(opts, "command_timeout", 3600)
   if #rest == 0 then usage_error(args[1] .. " needs TARGETS") end
@@ -106,7 +125,22 @@ function M.cmd_remote(args)
   local opts, rest, format = common_setup(args)
   local _, color = options.output_options(opts)
   local detailed = opts.detailed_exitcodes
-  local ok, res = xpcall(plan.plan_nodes, converge.traceback, opts, rest[1], { table.unpack(rest, 2) })
+  local ok, res = xpcall(function()
+    -- The balancers' view is read before the plan enters the kitchen
+    -- (relative -k and --inventory are the user's). Why-run drains nothing:
+    -- it changes nothing anywhere, balancers included.
+    local ctx = opts.serial and not opts.why_run and require("ccchef.balancer").context(opts)
+    local planned = plan.plan_nodes(opts, rest[1], { table.unpack(rest, 2) })
+    if ctx and not planned.bad then
+      local hok, hooks = pcall(require("ccchef.rollout").hooks, ctx, planned.nodes, opts.drain_timeout)
+      if not hok then
+        private_dir.remove(planned.tmpdir)
+        error(hooks, 0)
+      end
+      opts.rollout = hooks
+    end
+    return planned
+  end, converge.traceback)
   if not ok then
     if not errors.is(res) then return converge.internal_error(res) end
     if format == "json" then
@@ -118,6 +152,10 @@ function M.cmd_remote(args)
   if res.bad then
     render.compile_errors(format, res.bad, #res.nodes)
     return converge.exit_code({ input = true }, detailed)
+  end
+  if opts.max_failures then
+    local m = opts.max_failures
+    opts.max_failures = m.percent and (m.count * #res.nodes) // 100 or m.count
   end
   local on_event, on_progress = render.live(format, color, opts.log_level, #res.nodes)
   worker.trace("parent ready")
@@ -146,9 +184,12 @@ function M.cmd_status(args)
     return 2
   end
   local results = fanout.run(res.nodes, res.specs, opts, function(r, ev) render.status_event(format, r, ev) end)
-  local failed = false
+  -- Balanced nodes: their state on each balancer (docs/failover.md).
+  local bok, berr = require("ccchef.balancer").status(opts, res.nodes, results)
+  if not bok then io.stderr:write("ccchef: warning: balancer state unknown: " .. berr .. "\n") end
+  local failed = render.balancer_states(format, results)
   if format == "human" then
-    failed = render.status_table(io.stdout, results)
+    failed = render.status_table(io.stdout, results) or failed
   else
     for _, r in ipairs(results) do if not r.status then failed = true end end
   end

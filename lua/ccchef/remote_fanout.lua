@@ -39,6 +39,12 @@ function M.run(nodes, specs, opts, on_event, on_progress)
     while true do
       while active < width and nexti <= last do
         local r = results[nexti]
+        -- A node the rollout could not drain is not converged.
+        if r.code ~= nil then
+          nexti = nexti + 1
+          done = done + 1
+          goto next_node
+        end
         r.t0 = sys.now()
         local env = { "CCCHEF_NODE_SPEC=" .. json.encode(specs[nexti]) }
         local t0 = require("ccchef.remote_node").TRACE_T0
@@ -54,6 +60,7 @@ function M.run(nodes, specs, opts, on_event, on_progress)
         end
         nexti = nexti + 1
         progress()
+        ::next_node::
       end
       local ev = g:next()
       if not ev then break end
@@ -84,21 +91,27 @@ function M.run(nodes, specs, opts, on_event, on_progress)
       end
     end
   end
-  -- One batch of every node, -p at a time; or --serial batches of N.
+  -- One batch of every node, -p at a time; or --serial batches of N
+  -- that stop once more than --max-failures nodes failed (0: the first
+  -- failure). A rolling deploy through load balancers (opts.rollout,
+  -- ccchef.rollout) drains each batch before and puts it back after.
   local width = opts.serial or #nodes
+  local budget, failures = opts.max_failures or 0, 0
   local i = 1
   while i <= #nodes do
     local last = math.min(#nodes, i + width - 1)
+    if opts.rollout then opts.rollout.before(results, i, last, on_event) end
     run_batch(i, last, opts.serial or opts.parallel)
+    if opts.rollout then opts.rollout.after(results, i, last, on_event) end
     if not opts.serial then break end
-    local failed = false
-    for j = i, last do if results[j].code ~= 0 then failed = true end end
+    for j = i, last do if results[j].code ~= 0 then failures = failures + 1 end end
     i = last + 1
-    if failed and i <= #nodes then
+    if failures > budget and i <= #nodes then
       for j = i, #nodes do
         results[j].skipped = true
         on_event(results[j], { event = "node_error", stage = "serial",
-          message = "not converged: an earlier batch failed (--serial)" })
+          message = string.format("not converged: an earlier batch failed (--serial); %d failed, more than --max-failures %d",
+            failures, budget) })
       end
       break
     end

@@ -10,6 +10,7 @@ local converge = require("ccchef.converge")
 local errors = require("ccchef.errors")
 local inventory = require("ccchef.inventory")
 local json = require("ccchef.json")
+local node_query = require("ccchef.node_query")
 local options = require("ccchef.options")
 local private_dir = require("ccchef.private_dir")
 local worker = require("ccchef.remote_node")
@@ -38,6 +39,9 @@ end
 local function our_arch(facts)
   return facts.arch or facts.machine or "x86_64"
 end
+
+-- Shared with ccchef.balancer, which sends balancer nodes the same runner.
+M.runner_file, M.our_arch = runner_file, our_arch
 
 -- The nodes file: --inventory, else the kitchen's nodes.lua, else ./nodes.lua.
 function M.load_inventory(opts)
@@ -69,7 +73,8 @@ function M.plan_nodes(opts, targets, runlist)
   if targets:find("%.lua$") and sys.stat(targets) then
     usage_error("TARGETS come first: ccchef remote TARGETS RUNLIST... (" .. targets .. " is a recipe file)")
   end
-  local nodes = inventory.resolve(targets, M.load_inventory(opts))
+  local all_nodes = M.load_inventory(opts)
+  local nodes = inventory.resolve(targets, all_nodes)
   local runlists = {}
   for i, n in ipairs(nodes) do runlists[i] = #runlist > 0 and runlist or (n.run_list or {}) end
   local root, is_kitchen = bundle.root(opts, runlists)
@@ -99,7 +104,7 @@ function M.plan_nodes(opts, targets, runlist)
     local entry = { attributes = n.attributes or {}, environment = n.environment, roles = n.roles }
     local ok, prep, run = xpcall(converge.compile_only, converge.traceback, {
       root = root, root_is_kitchen = is_kitchen, environment = environment, node_entry = entry,
-      cli_layers = layers, node_name = n.name,
+      cli_layers = layers, node_name = n.name, inventory = all_nodes,
     }, runlists[i], node_facts)
     if not ok then
       if not errors.is(prep) then error(prep, 0) end
@@ -119,12 +124,14 @@ function M.plan_nodes(opts, targets, runlist)
   local ok, err = pcall(function()
     for i, n in ipairs(nodes) do
       local spec, plan = specs[i], plans[i]
+      local shipped = node_query.shipped(plan.prep.nodes)
+      shipped.entries[n.name] = shipped.entries[n.name] or plan.entry
       spec.mode, spec.runner, spec.arch = "converge", runner, arch
       local run = {
         run_list = runlists[i], node_name = n.name, kitchen = is_kitchen,
-        -- The inventory entries the node may see, by name: its own. (The
-        -- place for the entries a later nodes() query selects.)
-        inventory = { [n.name] = plan.entry },
+        -- The inventory entries the node may see, by name: its own and
+        -- those its nodes() queries selected, with their answers.
+        inventory = shipped.entries, node_queries = shipped.answers,
         cmdline_layers = layers, environment = plan.environment,
         why_run = opts.why_run or false, log_level = opts.log_level,
       }

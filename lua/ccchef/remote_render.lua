@@ -118,6 +118,8 @@ local function controller_line(r, ev)
       ev.fingerprint, ev.known_hosts))
   elseif e == "node_error" then
     io.stderr:write(string.format("%s: error: %s\n", r.name, ev.message))
+  elseif e == "rollout" and ev.phase ~= "converge" then
+    io.stdout:write(string.format("%s: %s: %s\n", r.name, ev.phase, ev.message))
   elseif e == "stderr" then
     io.stderr:write(string.format("%s: | %s\n", r.name, ev.line))
   end
@@ -209,11 +211,45 @@ function M.status_event(format, r, ev)
   end
 end
 
+-- One outcome as a phrase: "lb1 engines/e1: drain, 0 sessions, UP (L7OK)".
+function M.describe_balancer(o)
+  if not o.state then return string.format("%s %s: %s", o.balancer, o.backend or "?", o.message or "failed") end
+  local s = string.format("%s %s: %s, %d sessions, %s%s", o.balancer, o.backend, o.state, o.sessions or 0,
+    o.status or "?", (o.check and o.check ~= "") and (" (" .. o.check .. ")") or "")
+  if o.message then s = s .. ": " .. o.message end
+  return s
+end
+
+-- `ccchef status`: each balanced node's state on its balancers (r.balancer,
+-- ccchef.balancer.status): a JSON event per node, or nothing yet for the
+-- table (status_table adds a column). Returns whether a balancer could not
+-- say.
+function M.balancer_states(format, results)
+  local failed = false
+  for _, r in ipairs(results) do
+    for _, o in ipairs(r.balancer or {}) do
+      if not o.ok then failed = true end
+    end
+    if r.balancer and format == "json" then
+      io.stdout:write(json.encode({ event = "balancer_state", node = r.name, balancers = r.balancer }), "\n")
+    end
+  end
+  return failed
+end
+
+local function balancer_cell(r)
+  local parts = {}
+  for _, o in ipairs(r.balancer or {}) do parts[#parts + 1] = M.describe_balancer(o) end
+  return #parts > 0 and table.concat(parts, "; ") or "-"
+end
+
 -- `ccchef status`, human: one row per node from its last-run.json.
 -- Returns whether a node could not be asked.
 function M.status_table(out, results)
   local failed = false
   local rows = { { "NODE", "LAST RUN (UTC)", "RESULT", "RESOURCES", "UPDATED", "FAILED", "RUN LIST", "VERSION" } }
+  local with_balancer = false
+  for _, r in ipairs(results) do if r.balancer then with_balancer = true end end
   for _, r in ipairs(results) do
     local s = r.status
     if not s then
@@ -232,6 +268,10 @@ function M.status_table(out, results)
         table.concat(s.run_list or {}, ","), tostring(s.version or "?"),
       }
     end
+  end
+  if with_balancer then
+    rows[1][#rows[1] + 1] = "BALANCER"
+    for i, r in ipairs(results) do rows[i + 1][#rows[i + 1] + 1] = balancer_cell(r) end
   end
   columns(out, rows, {})
   return failed

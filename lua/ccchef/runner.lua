@@ -48,9 +48,13 @@ local function check_runlist(list)
 end
 
 -- run.json (docs/remote.md, "What goes to the node"): run_list, node_name,
--- inventory (the inventory entries the node may see, by name: its own),
+-- inventory (the inventory entries the node may see, by name: its own and
+-- those its nodes() queries selected), node_queries (their answers),
 -- environment, cmdline_layers, why_run, log_level, kitchen.
 local function converge_bundle(spec, dir, opts)
+  -- A balancer's bundle asks for haproxy's runtime API, not a converge
+  -- (`ccchef drain`; docs/failover.md).
+  if spec.balancer ~= nil then return require("ccchef.balancer_agent").run(spec.balancer) end
   local runlist, rerr = check_runlist(spec.run_list or {})
   if not runlist then
     emit_error(rerr)
@@ -66,6 +70,10 @@ local function converge_bundle(spec, dir, opts)
     -- The node's inventory entry and the controller's command-line layers
     -- take their places in the precedence of DESIGN.md 2.5 in prepare.
     node_entry = { attributes = entry.attributes or {}, environment = entry.environment, roles = entry.roles },
+    -- What nodes() may answer: the entries and answers the controller's
+    -- compile selected (ccchef.node_query), never the whole inventory.
+    node_inventory = inv,
+    node_queries = type(spec.node_queries) == "table" and spec.node_queries or {},
     cli_layers = spec.cmdline_layers or {},
     node_name = spec.node_name, remote_node = spec.node_name,
   }, runlist))

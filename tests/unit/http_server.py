@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A raw HTTP server for tests/unit/lua/test_http.lua: it answers each path
+"""A raw HTTP server for tests/unit/lua/test_http.lua and tests/e2e/http_check.sh:
+it answers each path
 with exact bytes (chunked, trickled, truncated, never), which a real web
 server would not send on demand. Binds 127.0.0.1 on a free port, prints the
 port, serves until killed (the test's spawn group kills it, by its own
@@ -23,6 +24,10 @@ CANNED = {
 }
 
 
+COUNTS = {}
+LOCK = threading.Lock()
+
+
 def handle(conn):
     with conn:
         data = b""
@@ -37,6 +42,16 @@ def handle(conn):
         if path == "/echo":
             body = data
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        elif path.startswith("/flaky/"):  # /flaky/NAME/N: 503 for the first N requests, then 200
+            _, _, name, n = path.split("/")
+            with LOCK:
+                COUNTS[name] = COUNTS.get(name, 0) + 1
+                seen = COUNTS[name]
+            if seen <= int(n):
+                conn.sendall(b"HTTP/1.1 503 Busy\r\nContent-Length: 8\r\n\r\nnot yet\n")
+            else:
+                body = b"ready after %d\n" % seen
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         elif path == "/hang":
             time.sleep(30)
         elif path == "/trickle":  # a byte every 50 ms: never done within a short deadline
