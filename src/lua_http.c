@@ -241,7 +241,8 @@ static int lhttpc_request(lua_State *L)
 	struct opts o = read_opts(L, 4);
 	luaL_argcheck(L, port > 0 && port < 65536, 2, "port out of range");
 	struct box *b = box_new(L, http_buffer_bound((size_t)o.max_body, READ_SIZE));
-	const char *what = lua_pushfstring(L, "http://%s:%d", host, (int)port);
+	const char *what = lua_pushfstring(L, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+					   host, (int)port);
 	int64_t deadline = now_ms() + o.timeout_ms;
 
 	char service[8];

@@ -5,7 +5,7 @@
 #   1. an engine SIGKILLed in the middle of a load: 0 failed requests
 #      (retries + redispatch), the balancer marks it DOWN, and once it is
 #      back it is UP and answers again;
-#   2. a slow engine (each answer delayed 0.5 s) gets far fewer requests
+#   2. a slow engine (each answer delayed 1.5 s) gets far fewer requests
 #      than the others (leastconn): a proportion of the same load, not a
 #      time;
 #   6. a node added to the inventory joins the pool when the balancer is
@@ -47,7 +47,7 @@ assert_eq "$LOAD_FAILED" 0 "failed requests once e2 is back"
 check; [ "$(load_count back "e2 v1")" -gt 0 ] || fail "e2 is not used again: $LOAD_JSON"
 
 # --- 2. a slow engine gets less traffic --------------------------------------
-engine_set_delay e3 0.5
+engine_set_delay e3 1.5
 load_run slow 240 6
 engine_set_delay e3 0
 s1=$(load_count slow "e1 v1") s2=$(load_count slow "e2 v1") s3=$(load_count slow "e3 v1")

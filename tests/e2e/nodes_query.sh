@@ -5,6 +5,7 @@
 # and `remote` (the controller's compile selects the entries; the node's
 # bundle carries only those), checked through the parity harness; what a
 # recipe cannot see (user, run_list, state_dir; other entries on the node);
+# what the node's bundle holds (the selected entries, not the inventory);
 # bad queries are exit 2.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/sshd.sh"
@@ -98,6 +99,25 @@ apply --attr "root=$LROOT" -k "$K" -N n1 peek.lua
 assert_code 0 "apply sees the kitchen's inventory"
 assert_content "$LROOT/peek" "1"
 rm -f "$LROOT/peek"
+
+# What the node is sent: its bundle's run.json (read on the node by a lazy
+# value, from the bundle directory the runner converges in) holds the
+# entries the query selected, and not db1, its password or anyone's user.
+cat >"$K/sent.lua" <<'LUA'
+nodes("role:engine")
+file(node.root .. "/sent") {
+  content = function()
+    local j = read_file("run.json") or ""
+    local function has(s) return tostring(j:find(s, 1, true) ~= nil) end
+    return string.format("engine10=%s engine3=%s db1=%s secret=%s user=%s staging=%s\n", has('"engine10"'),
+      has('"engine3"'), has('"db1"'), has("s3cret"), has('"deploy"'), has('"stage1"'))
+  end,
+}
+LUA
+remote --attr "root=$RROOT" n1 sent.lua
+assert_code 0 "sent"
+assert_content "$RROOT/sent" "engine10=true engine3=true db1=false secret=false user=false staging=false"
+rm -f "$RROOT/sent"
 
 # Bad queries: exit 2 at the recipe's line, before anything is touched.
 for bad in 'nodes("engine")|unsupported query' \
