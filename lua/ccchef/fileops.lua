@@ -331,12 +331,15 @@ function M.verify(p, cur, ctx)
   local res, rerr = proc.run(cmd, { timeout = ctx.command_timeout })
   private_dir.remove(dir)
   local shown = p.sensitive and "(sensitive)" or ("`" .. p.verify .. "`")
-  if not res then errors.converge("verify command " .. shown .. " could not start: " .. rerr) end
+  -- assumable: under why-run, a verifier an earlier resource would install
+  -- (haproxy before its config), or a file it reads that an earlier
+  -- resource would write, makes the verdict unknown, not a failure.
+  if not res then errors.converge("verify command " .. shown .. " could not start: " .. rerr, { assumable = true }) end
   if res.timed_out then errors.converge("verify command " .. shown .. " timed out; the file was not written") end
   if res.status ~= 0 or res.signal ~= 0 then
     local how = res.signal ~= 0 and ("killed by signal " .. res.signal) or ("exit " .. res.status)
     errors.converge(string.format("verify command %s failed (%s); the file was not written", shown, how),
-      { output = not p.sensitive and res.output or nil })
+      { output = not p.sensitive and res.output or nil, assumable = true })
   end
 end
 

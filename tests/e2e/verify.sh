@@ -97,6 +97,23 @@ assert_code 1
 assert_not_out "secret-value"
 assert_content "$T/live" "ok 1"
 
+# Why-run when an earlier resource would install the verifier (haproxy
+# before its config): the verdict is unknown until that change is made, not
+# a failure; the real run installs it first and the check passes.
+cat >"$T/later.lua" <<LUA
+file "$T/bin/checker" { content = "#!/bin/sh\\ngrep -q ^ok \\"\$1\\"\\n", mode = "0755" }
+file "$T/checked" { content = "ok 3\\n", verify = "$T/bin/checker %{path}" }
+LUA
+mkdir -p "$T/bin"
+apply -n "$T/later.lua"
+assert_code 0 "why-run with the verifier not there yet"
+assert_out "unknown until the changes before it are made"
+assert_no_file "$T/bin/checker"
+assert_no_file "$T/checked"
+apply "$T/later.lua"
+assert_code 0 "the real run installs the verifier, then the checked file"
+assert_content "$T/checked" "ok 3"
+
 # verify must be a string.
 cat >"$T/type.lua" <<LUA
 file "$T/live" { content = "x", verify = 3 }
