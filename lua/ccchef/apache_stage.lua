@@ -136,6 +136,8 @@ function M.claim(ops, ctx, conf_dir, extra)
     end
   end
   if not r then return nil end
+  rs.staged = rs.staged or {}
+  for _, op in ipairs(ops) do rs.staged[op.path] = op end
   -- What this change includes counts from now on (a new site including a
   -- snippet declared after it).
   for _, op in ipairs(ops) do
@@ -144,6 +146,14 @@ function M.claim(ops, ctx, conf_dir, extra)
   local staged = { key = "apache:" .. r.dir, conf_dir = r.dir, ops = ops, check = M.check }
   for k, v in pairs(extra or {}) do staged[k] = v end
   return staged
+end
+
+-- The last op this run staged for path, or nil: a unit that reads Apache's
+-- configuration (apache_module's mods-available) sees the candidate, not
+-- only what is live.
+function M.staged_op(ctx, path)
+  local rs = ctx.cache[ROOTS_KEY]
+  return rs and rs.staged and rs.staged[path]
 end
 
 -- Ops of a file-like unit's plan: the content it would write (cur.want,

@@ -32,20 +32,32 @@ function M.implicit_notifies(p)
       .. " (add include_recipe \"apache2\" or a service \"%s\" resource, or restart it yourself)", ref, p.service or "apache2") } }
 end
 
-local function files_of(conf_dir, name)
+-- A file of mods-available as the candidate configuration has it: staged
+-- earlier in this run (module files a recipe copies in before enabling
+-- them, as apache2::wsgi does), else the live one. nil: no such file.
+local function mod_file(ctx, path)
+  local op = apache_stage.staged_op(ctx, path)
+  if op then
+    if op.kind ~= "file" then return nil end
+    return op.content or sys.read(op.source) or ""
+  end
+  return sys.read(path)
+end
+
+local function files_of(ctx, conf_dir, name)
   local out = {}
   for _, ext in ipairs({ ".load", ".conf" }) do
-    if sys.stat(conf_dir .. "/mods-available/" .. name .. ext) then out[#out + 1] = name .. ext end
+    if mod_file(ctx, conf_dir .. "/mods-available/" .. name .. ext) then out[#out + 1] = name .. ext end
   end
   return out
 end
 
 -- The module and what it depends on, dependencies first (a2enmod's rule).
-local function closure(conf_dir, name, seen, out)
+local function closure(ctx, conf_dir, name, seen, out)
   if seen[name] then return end
   seen[name] = true
   local load = conf_dir .. "/mods-available/" .. name .. ".load"
-  local text = sys.read(load)
+  local text = mod_file(ctx, load)
   if not text then
     local have = {}
     for _, f in ipairs(sys.listdir(conf_dir .. "/mods-available") or {}) do have[#have + 1] = f:match("^(.*)%.load$") end
@@ -54,7 +66,7 @@ local function closure(conf_dir, name, seen, out)
   end
   local deps = text:match("#%s*Depends:%s*([^\n]*)")
   if deps then
-    for dep in deps:gmatch("[%w_]+") do closure(conf_dir, dep, seen, out) end
+    for dep in deps:gmatch("[%w_]+") do closure(ctx, conf_dir, dep, seen, out) end
   end
   out[#out + 1] = name
 end
@@ -65,13 +77,13 @@ function M.load(p, ctx, action)
   if action == "enable" then
     mods = {}
     if sys.stat(p.conf_dir .. "/mods-available") then
-      closure(p.conf_dir, p.name, {}, mods)
+      closure(ctx, p.conf_dir, p.name, {}, mods)
     else
       -- Under why-run apache2 may be a package an earlier resource would
       -- install: the engine reports what would happen instead.
       local ok, err = pcall(function()
         apache.check_conf_dir(p.conf_dir)
-        closure(p.conf_dir, p.name, {}, mods)
+        closure(ctx, p.conf_dir, p.name, {}, mods)
       end)
       if not ok then
         if errors.is(err) then err.assumed = { "enable " .. p.name .. " (apache2 not installed yet)" } end
@@ -82,7 +94,7 @@ function M.load(p, ctx, action)
     mods = { p.name }
   end
   for _, m in ipairs(mods) do
-    for _, f in ipairs(files_of(p.conf_dir, m)) do
+    for _, f in ipairs(files_of(ctx, p.conf_dir, m)) do
       local link = p.conf_dir .. "/mods-enabled/" .. f
       if sys.lstat(link) then
         cur.present[#cur.present + 1] = f
