@@ -1,5 +1,7 @@
 # tests/e2e/lib/haproxy.sh: engines behind a real haproxy, for the
-# failover tests (issue 13). Source after common.sh.
+# failover tests (issue 13). Source after common.sh. (The drain and
+# rolling tests have their own world, tests/e2e/lib/rolling_env.sh: why is
+# at its top.)
 #
 # Engines: each a private Apache (`apache2 -f` on a config in $T: no
 # /etc/apache2 instance, nothing outside $T) on its own free loopback port,
