@@ -45,6 +45,7 @@
 #   load_count NAME ANSWER_PREFIX   requests whose answer starts with it
 #   load_run NAME N CONCURRENCY [RATE]       load_start + load_wait
 : "${SRC:?SRC must point at the source tree}"
+. "$(dirname "${BASH_SOURCE[0]}")/haproxy_admin.sh"
 command -v haproxy >/dev/null || { echo "haproxy is not installed (tools/install-deps test)"; exit 77; }
 command -v apache2 >/dev/null || { echo "apache2 is not installed (tools/install-deps test)"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root (Apache's workers run as www-data)"; exit 77; }
@@ -199,22 +200,7 @@ JSON
 
 lb_master() { cat "$LB_PIDFILE" 2>/dev/null; }
 
-lb_cmd() {
-	python3 - "$LB_SOCKET" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-PY
-}
+lb_cmd() { haproxy_cmd "$LB_SOCKET" "$1"; }
 
 lb_status() {
 	lb_cmd "show stat" 2>/dev/null | awk -F, -v s="$1" '$2 == s { print $18; exit }'

@@ -41,6 +41,7 @@
 #   only the check status;
 # - the load runs until load_stop (a rollout's length is not known before)
 #   and keeps every answer line; lib/load.py sends a count at a rate.
+. "$(dirname "${BASH_SOURCE[0]}")/haproxy_admin.sh"
 LOAD_MAX=${LOAD_MAX:-20000}
 MODS=/usr/lib/apache2/modules
 command -v haproxy >/dev/null || { echo "haproxy missing (tools/install-deps test)" >&2; exit 1; }
@@ -169,41 +170,31 @@ EOC
 # haproxy's view of one server, asked directly (the test's own reading, not
 # ccchef's): "STATE SESSIONS STATUS", STATE ready|drain|maint.
 server_state() {
-	python3 - "$T/lb/admin.sock" "$1" <<'PY'
-import socket, sys
-def ask(cmd):
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(cmd.encode() + b"\n")
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b: break
-        out += b
-    return out.decode()
+	local servers stat
+	servers=$(haproxy_cmd "$T/lb/admin.sock" "show servers state engines")
+	stat=$(haproxy_cmd "$T/lb/admin.sock" "show stat")
+	python3 - "$1" "$servers" "$stat" <<'PY'
+import sys
+name, servers, stat = sys.argv[1], sys.argv[2], sys.argv[3]
 admin = "ready"
-lines = ask("show servers state engines").splitlines()
+lines = servers.splitlines()
 cols = lines[1][2:].split()
 for l in lines[2:]:
     c = l.split()
-    if len(c) == len(cols) and c[cols.index("srv_name")] == sys.argv[2]:
+    if len(c) == len(cols) and c[cols.index("srv_name")] == name:
         bits = int(c[cols.index("srv_admin_state")])
         admin = "maint" if bits & 0x67 else ("drain" if bits & 0x18 else "ready")
-stat = ask("show stat").splitlines()
+stat = stat.splitlines()
 hdr = stat[0][2:].split(",")
 for l in stat[1:]:
     c = l.split(",")
-    if len(c) > 1 and c[0] == "engines" and c[1] == sys.argv[2]:
+    if len(c) > 1 and c[0] == "engines" and c[1] == name:
         print(admin, c[hdr.index("scur")], c[hdr.index("status")])
 PY
 }
 
 # set_state eI ready|drain|maint: the test sets a state by hand.
-set_state() {
-	python3 - "$T/lb/admin.sock" "set server engines/$1 state $2" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-while s.recv(4096): pass
-PY
-}
+set_state() { haproxy_cmd "$T/lb/admin.sock" "set server engines/$1 state $2" >/dev/null; }
 
 write_kitchen() {
 	local e port
