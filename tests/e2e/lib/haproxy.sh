@@ -60,15 +60,7 @@ chmod 0755 "$T" # www-data serves the engines' docroots from under it
 mkdir -p "$LB_DIR" "$LBK/cookbooks" "$T/engines" "$T/load"
 cp -r "$SRC/cookbooks/haproxy" "$LBK/cookbooks/haproxy"
 
-# A TCP port on 127.0.0.1 nothing listens on, below the ephemeral range.
-lb_free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
-LB_PORT=$(lb_free_port)
+LB_PORT=$(free_port)
 
 engine_docroot() { echo "$T/engines/$1/www"; }
 
@@ -124,7 +116,7 @@ CGI
 	chmod 0644 "$d/www/version" "$d/www/health"
 	case " $LB_ENGINES " in *" $name "*) ;; *) LB_ENGINES="$LB_ENGINES $name" ;; esac
 	for attempt in 1 2 3 4 5; do
-		port=${!var:-$(lb_free_port)}
+		port=${!var:-$(free_port)}
 		engine_write_conf "$name" "$port"
 		rm -f "$d/apache.pid"
 		if ! apache2 -f "$d/apache2.conf" -k start 2>>"$d/start.err"; then

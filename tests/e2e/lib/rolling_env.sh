@@ -193,9 +193,6 @@ for l in stat[1:]:
 PY
 }
 
-# set_state eI ready|drain|maint: the test sets a state by hand.
-set_state() { haproxy_cmd "$T/lb/admin.sock" "set server engines/$1 state $2" >/dev/null; }
-
 write_kitchen() {
 	local e port
 	mkdir -p "$T/k/roles" "$T/k/cookbooks/site/recipes"
