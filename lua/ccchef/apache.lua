@@ -28,14 +28,20 @@ function M.configtest(conf_dir)
   local res, err = proc.run({ "apache2ctl", "configtest" }, { timeout = 60, env = env })
   if not res then return false, "apache2ctl could not start: " .. err end
   if res.status == 0 then return true end
-  -- Keep Apache's words; drop the noise lines apache2ctl adds.
+  return false, M.configtest_message(res.output)
+end
+
+-- A failed configtest's output as the error to show: Apache's own words,
+-- without the noise lines apache2ctl adds (shared with the staged
+-- configtest of ccchef.apache_stage, which runs it in a namespace).
+function M.configtest_message(output)
   local lines = {}
-  for line in res.output:gmatch("[^\n]+") do
+  for line in output:gmatch("[^\n]+") do
     if not line:match("^Action 'configtest' failed") and not line:match("^The Apache error log may have more") then
       lines[#lines + 1] = line
     end
   end
-  return false, table.concat(lines, "\n")
+  return table.concat(lines, "\n")
 end
 
 -- Render lines of a VirtualHost from apache_site properties.

@@ -14,6 +14,7 @@
 -- set's rewrite expectations against a private Apache on it
 -- (ccchef.apache_expect). Only when all pass does the engine make the
 -- changes.
+local apache = require("ccchef.apache")
 local errors = require("ccchef.errors")
 local ns = require("ccchef.ns")
 local private_dir = require("ccchef.private_dir")
@@ -178,13 +179,7 @@ local function configtest(conf_dir, binds, priv, ctx)
     errors.converge("configtest of the candidate timed out")
   end
   if status == 0 then return true end
-  local lines = {}
-  for line in (sys.read(out) or ""):gmatch("[^\n]+") do
-    if not line:match("^Action 'configtest' failed") and not line:match("^The Apache error log may have more") then
-      lines[#lines + 1] = line
-    end
-  end
-  return false, table.concat(lines, "\n")
+  return false, apache.configtest_message(sys.read(out) or "")
 end
 
 -- Which members Apache's message names (by a path they change).

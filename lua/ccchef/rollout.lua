@@ -60,24 +60,36 @@ function M.hooks(ctx, nodes, timeout)
     on_event(r, { event = "rollout", phase = phase, ok = ok, message = message, balancers = list })
   end
 
-  local hooks = {}
-  function hooks.before(results, first, last, on_event)
-    local only = batch_set(results, first, last, function(r) return r.code == nil end)
-    if not only then return end
-    local outcomes = balancer.ask(ctx, groups, "drain", timeout, only, ignore)
+  -- Ask the balancers to put the nodes of set ONLY in STATE and wait; each
+  -- gets its rollout event of PHASE, ok (OK_TEXT) when all its balancers
+  -- did it, else the node fails at that stage (FAIL_TEXT). Returns the set
+  -- of the nodes that failed.
+  local function ask_batch(results, first, last, on_event, only, state, phase, ok_text, fail_text)
+    local outcomes = balancer.ask(ctx, groups, state, timeout, only, ignore)
+    local failed = {}
     for j = first, last do
       local r = results[j]
       if only[r.name] then
         local list = outcomes[r.name]
         if balancer.all_ok(list) then
-          event(on_event, r, "drain", true, "drained: " .. phrase(list), list)
+          event(on_event, r, phase, true, ok_text .. phrase(list), list)
         else
           r.code = 1
-          r.node_error = { stage = "drain", message = "not drained, so not converged: " .. phrase(list) }
-          event(on_event, r, "drain", false, r.node_error.message, list)
+          r.node_error = { stage = phase, message = fail_text .. phrase(list) }
+          failed[r.name] = true
+          event(on_event, r, phase, false, r.node_error.message, list)
         end
       end
     end
+    return failed
+  end
+
+  local hooks = {}
+  function hooks.before(results, first, last, on_event)
+    local only = batch_set(results, first, last, function(r) return r.code == nil end)
+    if not only then return end
+    ask_batch(results, first, last, on_event, only, "drain", "drain",
+      "drained: ", "not drained, so not converged: ")
   end
 
   function hooks.after(results, first, last, on_event)
@@ -92,23 +104,8 @@ function M.hooks(ctx, nodes, timeout)
       end
     end
     if not back then return end
-    local outcomes = balancer.ask(ctx, groups, "ready", timeout, back, ignore)
-    local again = {}
-    for j = first, last do
-      local r = results[j]
-      if back[r.name] then
-        local list = outcomes[r.name]
-        if balancer.all_ok(list) then
-          event(on_event, r, "undrain", true, "back in service: " .. phrase(list), list)
-        else
-          r.code = 1
-          r.node_error = { stage = "undrain", message = "the balancer does not take it back, drained again: "
-            .. phrase(list) }
-          again[r.name] = true
-          event(on_event, r, "undrain", false, r.node_error.message, list)
-        end
-      end
-    end
+    local again = ask_batch(results, first, last, on_event, back, "ready", "undrain",
+      "back in service: ", "the balancer does not take it back, drained again: ")
     -- The balancer's check failed: no traffic goes there anyway, but the
     -- node is left as a failed node is, drained (no wait: it has none).
     if next(again) then balancer.ask(ctx, groups, "drain", 1, again, ignore) end

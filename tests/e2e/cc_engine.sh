@@ -9,15 +9,8 @@
 # updated with Apache untouched, the environment switching the branch
 # (a new release, a graceful reload, the new revision answering), and back.
 . "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/apache.sh"
-. "$(dirname "$0")/lib/python.sh"
-: "${SRC:?}"
-[ "$(id -u)" = 0 ] || { echo "needs root (installs an Apache instance)"; exit 77; }
-command -v apache2ctl >/dev/null || { echo "apache2 is not installed (tools/install-deps test)"; exit 77; }
+. "$(dirname "$0")/lib/wsgi.sh"
 command -v git >/dev/null || { echo "git is not installed (tools/install-deps test)"; exit 77; }
-[ -e /usr/lib/apache2/modules/mod_wsgi.so ] ||
-	{ echo "skipped: libapache2-mod-wsgi-py3 is not installed (tools/install-deps test)"; exit 77; }
-export PIP_INDEX_URL=http://127.0.0.1:9/simple
 chmod 755 "$T" # Apache's daemon processes (www-data) read the releases
 
 export HOME="$T/home"

@@ -9,11 +9,7 @@
 . "$(dirname "$0")/lib/sshd.sh"
 . "$(dirname "$0")/lib/rolling_env.sh"
 
-ssh_setup
-engines_start 3
-balancer_start
-write_kitchen
-cd "$T/k" || exit 1
+rolling_world 3
 
 ccchef_lb() { # drain|undrain|status ARGS...: with the test's ssh config
 	local cmd=$1

@@ -24,55 +24,36 @@ pip_requirements(node.root .. "/requirements.txt") {
   virtualenv = node.root .. "/venv", no_index = true, find_links = "$T/wheels",
 }
 LUA
+# The roots compared by the packages pip lists in each virtualenv.
 freeze() { "$1/venv/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null; }
+PARITY_TREE=freeze
 
-# Both ways, as parity does, with the trees compared by their packages.
-both() { # NAME ARGS...
-	local name=$1
-	shift
-	(cd "$K" && "$CCCHEF" apply --state-dir "$LSTATE" --no-color --format json --attr "root=$LROOT" "$@" \
-		>"$T/$name.local.json" 2>"$T/$name.local.err")
-	LCODE=$?
-	(cd "$K" && "$CCCHEF" remote -F "$T/ssh/config" --runner "$RUNNER" --no-color --format json \
-		--attr "root=$RROOT" n1 "$@" >"$T/$name.remote.json" 2>"$T/$name.remote.err")
-	RCODE=$?
-	LOUT=$(normalize_events "$T/$name.local.json" "$LROOT" "$LSTATE")
-	ROUT=$(normalize_events "$T/$name.remote.json" "$RROOT" "$RSTATE")
-	OUT="apply: $LOUT"$'\n'"remote: $ROUT"
-	ERR="apply: $(cat "$T/$name.local.err")"$'\n'"remote: $(cat "$T/$name.remote.err")"
-	check; [ "$LCODE" = "$RCODE" ] || fail "$name: exit codes differ: apply $LCODE, remote $RCODE"
-	check; [ "$LOUT" = "$ROUT" ] ||
-		fail "$name: events differ: $(diff <(printf '%s\n' "$LOUT") <(printf '%s\n' "$ROUT"))"
-	check; [ "$(freeze "$LROOT")" = "$(freeze "$RROOT")" ] ||
-		fail "$name: packages differ: apply '$(freeze "$LROOT")', remote '$(freeze "$RROOT")'"
-}
-
-both whyrun0 -n recipe:pyapp
+parity whyrun0 -n recipe:pyapp
 assert_eq "$LCODE" 0 "why-run before anything exists"
 parity_updated 3
 assert_no_file "$RROOT/venv"
 
-both first recipe:pyapp
+parity first recipe:pyapp
 assert_eq "$LCODE" 0 "first converge"
 parity_updated 3
 assert_out "install ccgreet 1.0"
 assert_eq "$(venv_has "$RROOT/venv" ccgreet)" "1.0" "ccgreet on the node"
 
-both second recipe:pyapp
+parity second recipe:pyapp
 assert_eq "$LCODE" 0 "second run"
 parity_updated 0
 
-both whyrun --attr pin=ccgreet==2.0 -n recipe:pyapp
+parity whyrun --attr pin=ccgreet==2.0 -n recipe:pyapp
 assert_eq "$LCODE" 0 "why-run of a pin change"
 assert_eq "$(venv_has "$RROOT/venv" ccgreet)" "1.0" "ccgreet after why-run"
 
-both upgrade --attr pin=ccgreet==2.0 recipe:pyapp
+parity upgrade --attr pin=ccgreet==2.0 recipe:pyapp
 assert_eq "$LCODE" 0 "upgrade"
 parity_updated 2
 assert_out "upgrade ccgreet 1.0 -> 2.0"
 assert_eq "$(venv_has "$RROOT/venv" ccgreet)" "2.0" "ccgreet upgraded on the node"
 
-both bad --attr pin=nosuchpkg==1.0 recipe:pyapp
+parity bad --attr pin=nosuchpkg==1.0 recipe:pyapp
 assert_eq "$LCODE" 1 "requirements that do not resolve"
 assert_out "No matching distribution found for nosuchpkg==1.0"
 assert_eq "$(venv_has "$RROOT/venv" ccgreet)" "2.0" "packages after a failed resolve"

@@ -10,11 +10,7 @@
 . "$(dirname "$0")/lib/sshd.sh"
 . "$(dirname "$0")/lib/rolling_env.sh"
 
-ssh_setup
-engines_start 3
-balancer_start
-write_kitchen
-cd "$T/k" || exit 1
+rolling_world 3
 
 # First run (uploads the runners; the content is already v1): every phase.
 remote --serial 1 @engine

@@ -9,11 +9,7 @@
 . "$(dirname "$0")/lib/sshd.sh"
 . "$(dirname "$0")/lib/rolling_env.sh"
 
-ssh_setup
-engines_start 3
-balancer_start
-write_kitchen
-cd "$T/k" || exit 1
+rolling_world 3
 # e2's health check asks for a page that is not there: its deploy fails.
 sed -i 's|e2 = { host = "e2", roles = { "engine" }, attributes = { |&health_path = "/missing", |' nodes.lua
 

@@ -8,14 +8,7 @@
 # `current` reloads Apache gracefully (same master PID) and r2 answers with
 # its own virtualenv; values that would land in the config are refused.
 . "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/apache.sh"
-. "$(dirname "$0")/lib/python.sh"
-: "${SRC:?}"
-[ "$(id -u)" = 0 ] || { echo "needs root (installs an Apache instance)"; exit 77; }
-command -v apache2ctl >/dev/null || { echo "apache2 is not installed (tools/install-deps test)"; exit 77; }
-[ -e /usr/lib/apache2/modules/mod_wsgi.so ] ||
-	{ echo "skipped: libapache2-mod-wsgi-py3 is not installed (tools/install-deps test)"; exit 77; }
-export PIP_INDEX_URL=http://127.0.0.1:9/simple
+. "$(dirname "$0")/lib/wsgi.sh"
 chmod 755 "$T" # Apache's daemon processes (www-data) read the application
 
 make_wheel ccgreet 1.0 "$T/wheels"

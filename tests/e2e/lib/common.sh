@@ -27,6 +27,18 @@ trap 'exit 1' INT TERM
 
 track_pid() { TRACKED_PIDS="$TRACKED_PIDS $1"; }
 
+# A TCP port on 127.0.0.1 that nothing answers on now, below the kernel's
+# ephemeral range (32768-) so outgoing connections do not hold it. Another
+# process may still take it first: a caller that binds it retries (sshd's
+# start_node, lib/haproxy.sh's engine_start).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
 # run_cmd PROGRAM ARGS...: any program; sets OUT, ERR and CODE.
 run_cmd() {
 	"$@" >"$T/.out" 2>"$T/.err"

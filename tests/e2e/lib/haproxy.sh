@@ -1,5 +1,7 @@
 # tests/e2e/lib/haproxy.sh: engines behind a real haproxy, for the
-# failover tests (issue 13). Source after common.sh.
+# failover tests (issue 13). Source after common.sh. (The drain and
+# rolling tests have their own world, tests/e2e/lib/rolling_env.sh: why is
+# at its top.)
 #
 # Engines: each a private Apache (`apache2 -f` on a config in $T: no
 # /etc/apache2 instance, nothing outside $T) on its own free loopback port,
@@ -43,6 +45,7 @@
 #   load_count NAME ANSWER_PREFIX   requests whose answer starts with it
 #   load_run NAME N CONCURRENCY [RATE]       load_start + load_wait
 : "${SRC:?SRC must point at the source tree}"
+. "$(dirname "${BASH_SOURCE[0]}")/haproxy_admin.sh"
 command -v haproxy >/dev/null || { echo "haproxy is not installed (tools/install-deps test)"; exit 77; }
 command -v apache2 >/dev/null || { echo "apache2 is not installed (tools/install-deps test)"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root (Apache's workers run as www-data)"; exit 77; }
@@ -57,15 +60,7 @@ chmod 0755 "$T" # www-data serves the engines' docroots from under it
 mkdir -p "$LB_DIR" "$LBK/cookbooks" "$T/engines" "$T/load"
 cp -r "$SRC/cookbooks/haproxy" "$LBK/cookbooks/haproxy"
 
-# A TCP port on 127.0.0.1 nothing listens on, below the ephemeral range.
-lb_free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
-LB_PORT=$(lb_free_port)
+LB_PORT=$(free_port)
 
 engine_docroot() { echo "$T/engines/$1/www"; }
 
@@ -121,7 +116,7 @@ CGI
 	chmod 0644 "$d/www/version" "$d/www/health"
 	case " $LB_ENGINES " in *" $name "*) ;; *) LB_ENGINES="$LB_ENGINES $name" ;; esac
 	for attempt in 1 2 3 4 5; do
-		port=${!var:-$(lb_free_port)}
+		port=${!var:-$(free_port)}
 		engine_write_conf "$name" "$port"
 		rm -f "$d/apache.pid"
 		if ! apache2 -f "$d/apache2.conf" -k start 2>>"$d/start.err"; then
@@ -197,22 +192,7 @@ JSON
 
 lb_master() { cat "$LB_PIDFILE" 2>/dev/null; }
 
-lb_cmd() {
-	python3 - "$LB_SOCKET" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-PY
-}
+lb_cmd() { haproxy_cmd "$LB_SOCKET" "$1"; }
 
 lb_status() {
 	lb_cmd "show stat" 2>/dev/null | awk -F, -v s="$1" '$2 == s { print $18; exit }'

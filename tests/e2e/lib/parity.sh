@@ -11,7 +11,10 @@
 #   - the same JSON events (durations, times and the node's name aside;
 #     the remote-only events bootstrap, host_key and remote_end left out;
 #     each root path written as ROOT, each state directory as STATE);
-#   - the same files under each root (type, mode, content);
+#   - the same files under each root (type, mode, content), or what
+#     $PARITY_TREE says of each root when a test sets it (a function given
+#     the root: e.g. the packages pip lists in a virtualenv, whose files
+#     name their own path);
 #   - the same last-run.json (time, duration and node aside), or none on
 #     both sides.
 #
@@ -109,10 +112,11 @@ parity() {
 	check; [ "$LCODE" = "$RCODE" ] || fail "$name: exit codes differ: apply $LCODE, remote $RCODE"
 	check; [ "$LOUT" = "$ROUT" ] ||
 		fail "$name: events differ: $(diff <(printf '%s\n' "$LOUT") <(printf '%s\n' "$ROUT"))"
-	local lt rt
-	lt=$(tree_of "$LROOT")
-	rt=$(tree_of "$RROOT")
-	check; [ "$lt" = "$rt" ] || fail "$name: files differ: $(diff <(printf '%s\n' "$lt") <(printf '%s\n' "$rt"))"
+	local lt rt tree=${PARITY_TREE:-tree_of}
+	lt=$("$tree" "$LROOT")
+	rt=$("$tree" "$RROOT")
+	check; [ "$lt" = "$rt" ] ||
+		fail "$name: files differ ($tree): $(diff <(printf '%s\n' "$lt") <(printf '%s\n' "$rt"))"
 	lt=$(last_run_of "$LSTATE" "$LROOT")
 	rt=$(last_run_of "$RSTATE" "$RROOT")
 	check; [ "$lt" = "$rt" ] || fail "$name: last-run.json differs: apply $lt, remote $rt"

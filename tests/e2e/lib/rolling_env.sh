@@ -13,11 +13,35 @@
 #   write_kitchen       $T/k: nodes.lua (lb1 with the haproxy.* attributes,
 #                       the engines with role engine), roles/engine.lua
 #                       (balanced_by = "@lb"), cookbooks/site (the deploy)
+#   rolling_world N     the whole world: ssh_setup, N engines, the
+#                       balancer, the kitchen, and the shell in $T/k
 #   load_start N        N bounded request loops through the balancer
 #                       (at most $LOAD_MAX requests each) in the background
 #   load_stop           stop them, wait; sets SENT, FAILED, VERSIONS
 #   server_state eI     haproxy's view of eI: "STATE SESSIONS STATUS"
 # Engines and haproxy are stopped by PID on exit (track_pid).
+#
+# Why this is not tests/e2e/lib/haproxy.sh (engines + haproxy + load too):
+# - the balancer here is a haproxy whose config the test writes by hand, not
+#   the one cookbooks/haproxy builds: drain, undrain and rollouts are tested
+#   against a balancer ccchef did not make (as an operator's own haproxy
+#   is), so a change of the cookbook cannot hide or cause their failures
+#   (tests/e2e/rolling_cookbook.sh runs them against the cookbook's);
+# - that config has a rule the cookbook does not offer and drain.sh needs:
+#   a request marked "X-Engine: eI" reaches eI even while it is drained (it
+#   holds a session open on a chosen engine and drain waits for it);
+# - an engine here is a deploy target: a static docroot under its node's
+#   root that the kitchen's recipe writes, with a slow CGI beside it, so
+#   rolling_fail.sh can break the balancer's check (GET /) while the node's
+#   own health check passes; lib/haproxy.sh's engines answer from a CGI
+#   reading a version file, with /health apart and a delay knob, for the
+#   failover cases (slow, killed, restarted on the same port);
+# - server_state reads haproxy's admin state (ready/drain/maint) and its
+#   session count, which drain asserts; lib/haproxy.sh's lb_status reads
+#   only the check status;
+# - the load runs until load_stop (a rollout's length is not known before)
+#   and keeps every answer line; lib/load.py sends a count at a rate.
+. "$(dirname "${BASH_SOURCE[0]}")/haproxy_admin.sh"
 LOAD_MAX=${LOAD_MAX:-20000}
 MODS=/usr/lib/apache2/modules
 command -v haproxy >/dev/null || { echo "haproxy missing (tools/install-deps test)" >&2; exit 1; }
@@ -146,39 +170,26 @@ EOC
 # haproxy's view of one server, asked directly (the test's own reading, not
 # ccchef's): "STATE SESSIONS STATUS", STATE ready|drain|maint.
 server_state() {
-	python3 - "$T/lb/admin.sock" "$1" <<'PY'
-import socket, sys
-def ask(cmd):
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(cmd.encode() + b"\n")
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b: break
-        out += b
-    return out.decode()
+	local servers stat
+	servers=$(haproxy_cmd "$T/lb/admin.sock" "show servers state engines")
+	stat=$(haproxy_cmd "$T/lb/admin.sock" "show stat")
+	python3 - "$1" "$servers" "$stat" <<'PY'
+import sys
+name, servers, stat = sys.argv[1], sys.argv[2], sys.argv[3]
 admin = "ready"
-lines = ask("show servers state engines").splitlines()
+lines = servers.splitlines()
 cols = lines[1][2:].split()
 for l in lines[2:]:
     c = l.split()
-    if len(c) == len(cols) and c[cols.index("srv_name")] == sys.argv[2]:
+    if len(c) == len(cols) and c[cols.index("srv_name")] == name:
         bits = int(c[cols.index("srv_admin_state")])
         admin = "maint" if bits & 0x67 else ("drain" if bits & 0x18 else "ready")
-stat = ask("show stat").splitlines()
+stat = stat.splitlines()
 hdr = stat[0][2:].split(",")
 for l in stat[1:]:
     c = l.split(",")
-    if len(c) > 1 and c[0] == "engines" and c[1] == sys.argv[2]:
+    if len(c) > 1 and c[0] == "engines" and c[1] == name:
         print(admin, c[hdr.index("scur")], c[hdr.index("status")])
-PY
-}
-
-# set_state eI ready|drain|maint: the test sets a state by hand.
-set_state() {
-	python3 - "$T/lb/admin.sock" "set server engines/$1 state $2" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-while s.recv(4096): pass
 PY
 }
 
@@ -216,6 +227,14 @@ http_check("http://127.0.0.1:" .. node.port .. (node.health_path or "/")) {
   expect_body = node.health_body or (node.name .. " " .. node.version), retries = 2, retry_delay = 0.1,
 }
 EOC
+}
+
+rolling_world() {
+	ssh_setup
+	engines_start "$1"
+	balancer_start
+	write_kitchen
+	cd "$T/k" || exit 1
 }
 
 load_loop() {

@@ -24,17 +24,6 @@ ssh_setup() {
 	build_ssh_config
 }
 
-# A TCP port on 127.0.0.1 that nothing answers on now, below the kernel's
-# ephemeral range (32768-) so outgoing connections do not hold it. Another
-# process may still take it first: start_node retries.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
-
 start_node() {
 	local name=$1 user=${2:-root} dir="$T/nodes/$1" port attempt
 	mkdir -p "$dir/root" "$dir/state" "$dir/cache"
