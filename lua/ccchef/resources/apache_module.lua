@@ -39,7 +39,7 @@ local function mod_file(ctx, path)
   local op = apache_stage.staged_op(ctx, path)
   if op then
     if op.kind ~= "file" then return nil end
-    return op.content or sys.read(op.source) or ""
+    return op.content or (op.source and sys.read(op.source)) or ""
   end
   return sys.read(path)
 end
