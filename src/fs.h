@@ -103,7 +103,9 @@ int fs_lstat_content(const char *path, struct stat *st, const void *data, size_t
 /* Compare path's content with the open descriptor src (both streamed). */
 int fs_lstat_same_fd(const char *path, struct stat *st, int src, int *same);
 
-int fs_mkdir(const char *path, mode_t mode);
+/* mkdir with exactly mode; uid/gid (FS_KEEP_UID/GID: unchanged) set on
+ * the new directory's descriptor. */
+int fs_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid);
 int fs_unlink(const char *path);
 int fs_rmdir(const char *path);
 int fs_rename(const char *from, const char *to);

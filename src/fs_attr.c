@@ -16,7 +16,7 @@
 #include "fs.h"
 #include "fs_internal.h"
 
-int fs_mkdir(const char *path, mode_t mode)
+int fs_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct fs_parent par;
 	int r = fs_parent_open(path, &par);
@@ -26,9 +26,12 @@ int fs_mkdir(const char *path, mode_t mode)
 		r = -errno;
 		goto out;
 	}
-	/* mkdir applies the umask; the resource asked for exactly this mode. */
+	/* mkdir applies the umask; the resource asked for exactly this mode.
+	 * The owner is set on the same descriptor: a parent another user can
+	 * write to lets them swap the name between a mkdir and a chown by it. */
 	int fd = openat(par.dirfd, par.base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fchmod(fd, mode) != 0)
+	if (fd < 0 || fchmod(fd, mode) != 0 ||
+	    ((uid != FS_KEEP_UID || gid != FS_KEEP_GID) && fchown(fd, uid, gid) != 0))
 		r = -errno;
 	if (fd >= 0)
 		close(fd);

@@ -90,7 +90,7 @@ static int lsys_copy(lua_State *L)
 static int lsys_mkdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	return result(L, fs_mkdir(path, (mode_t)luaL_optinteger(L, 2, 0755)), path);
+	return result(L, fs_mkdir(path, (mode_t)luaL_optinteger(L, 2, 0755), opt_uid(L, 3), opt_gid(L, 4)), path);
 }
 
 static int lsys_rmdir(lua_State *L)

@@ -42,8 +42,7 @@ local function ensure_cache(ctx, as, dir)
   local st = sys.lstat(dir)
   local uid, gid = as and as.uid or sys.geteuid(), as and as.gid or nil
   if not st then
-    local ok, err = sys.mkdir(dir, util.mode"0755")
-    if ok and as then ok, err = sys.lchown(dir, uid, gid) end
+    local ok, err = sys.mkdir(dir, util.mode"0755", as and uid or nil, as and gid or nil)
     if not ok then errors.converge(err) end
   elseif st.type ~= "directory" then
     errors.converge(dir .. " exists and is not a directory")

@@ -160,8 +160,7 @@ end
 
 -- mkdir, and with `as` the new directory given to the deploy's user.
 local function make_dir(path, as)
-  local ok, err = sys.mkdir(path, util.mode"0755")
-  if ok and as then ok, err = sys.lchown(path, as.uid, as.gid) end
+  local ok, err = sys.mkdir(path, util.mode"0755", as and as.uid or nil, as and as.gid or nil)
   if not ok then errors.converge(err) end
 end
 

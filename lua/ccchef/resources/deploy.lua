@@ -212,12 +212,8 @@ local function mkdir(path, as)
   local st = sys.lstat(path)
   if st and st.type == "directory" then return end
   if st then errors.converge(path .. " exists and is not a directory") end
-  local ok, err = sys.mkdir(path, util.mode"0755")
+  local ok, err = sys.mkdir(path, util.mode"0755", as and as.uid or nil, as and as.gid or nil)
   if not ok then errors.converge(err) end
-  if as then
-    ok, err = sys.lchown(path, as.uid, as.gid)
-    if not ok then errors.converge(err) end
-  end
 end
 
 -- The new release: recorded as building, exported, linked, built, then

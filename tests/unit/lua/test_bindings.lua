@@ -92,6 +92,15 @@ test("sys.remove_tree with an owner: another owner's directory is EPERM, named, 
   eq(sys.lstat(dir .. "/owned"), nil)
 end)
 
+test("sys.mkdir with an owner: made with that mode and owner (root only)", function()
+  if sys.geteuid() ~= 0 then return end
+  assert(sys.mkdir(dir .. "/given", 488, 65534, 65534))
+  local st = sys.lstat(dir .. "/given")
+  eq(st.uid, 65534); eq(st.gid, 65534); eq(st.mode, 488)
+  assert(sys.mkdir(dir .. "/kept", 493))
+  eq(sys.lstat(dir .. "/kept").uid, 0)
+end)
+
 test("proc.run: the string form goes through the shell", function()
   local r = assert(proc.run("echo $((1+2)); exit 5"))
   eq(r.output, "3\n"); eq(r.status, 5)
